@@ -1,0 +1,88 @@
+/**
+ * The store's contract: an append-only log of state changes on top of indexes that hold the live state.
+ * Every durable change the broker makes is a LogEntry; `append` assigns each entry the next dense log
+ * index synchronously and resolves `durable` once the group-commit batch holding it is written
+ * (fsynced when the store syncs). An enqueue's log index is its message's `seq`.
+ */
+
+export type HeaderList = Array<[name: string, value: string]>;
+
+/** A message as it is stored: everything needed to deliver it again after a restart. */
+export interface StoredMessage {
+  /** Stable unique id; the broker sends it as `message-id`. */
+  readonly messageId: string;
+  /** The STOMP destination it was sent to, e.g. `/queue/orders` or `/topic/prices`. */
+  readonly destination: string;
+  /** Headers to deliver (user headers and standard ones such as content-type, reply-to), in order. */
+  readonly headers: HeaderList;
+  readonly body: Buffer;
+  /** 0–9, higher first. */
+  readonly priority: number;
+  /** Absolute expiry in ms since the epoch; 0 = never. */
+  readonly expires: number;
+  /** When the broker accepted it, ms since the epoch. */
+  readonly timestamp: number;
+}
+
+/** Where one live message sits: the store queue, its priority and its sequence (= enqueue log index). */
+export interface MessageKey {
+  readonly queue: string;
+  readonly priority: number;
+  readonly seq: number;
+}
+
+/** A durable topic subscription, keyed by (clientId, name) as in JMS. */
+export interface DurableSubscription {
+  readonly clientId: string;
+  readonly name: string;
+  /** The topic it listens to, e.g. `/topic/prices`. */
+  readonly destination: string;
+  /** JMS selector or '' for none. */
+  readonly selector: string;
+  /** Store queue that holds its pending messages. */
+  readonly queue: string;
+}
+
+/** One durable state change. A group of entries passed to one `append` lands atomically. */
+export type LogEntry =
+  | { readonly kind: 'enqueue'; readonly queue: string; readonly message: StoredMessage }
+  | { readonly kind: 'remove'; readonly key: MessageKey }
+  | { readonly kind: 'redelivered'; readonly key: MessageKey; readonly count: number }
+  | { readonly kind: 'durable-add'; readonly subscription: DurableSubscription }
+  | { readonly kind: 'durable-remove'; readonly clientId: string; readonly name: string };
+
+export interface AppendResult {
+  /** Log index of the first entry; entry i of the call has index firstIndex + i. */
+  readonly firstIndex: number;
+  /** Resolves when the batch holding these entries is on disk (per the store's sync setting). */
+  readonly durable: Promise<void>;
+}
+
+/** A live message read back from the store. */
+export interface StoredRecord {
+  readonly key: MessageKey;
+  readonly message: StoredMessage;
+  /** How many times it was redelivered before (from `redelivered` entries). */
+  readonly redeliveryCount: number;
+}
+
+/** What `open()` recovers, small by design: counts and names, never the backlog itself. */
+export interface RecoveredState {
+  /** Live message count per store queue. */
+  readonly queues: ReadonlyMap<string, number>;
+  readonly durableSubscriptions: readonly DurableSubscription[];
+  /** Index of the last entry in the log, 0 for an empty store. */
+  readonly lastIndex: number;
+}
+
+export interface Store {
+  open(): Promise<RecoveredState>;
+  append(entries: readonly LogEntry[]): AppendResult;
+  /**
+   * Live messages of one queue at one priority with seq > afterSeq, in seq order, at most `limit`.
+   * The broker pages a backlog in with one cursor per priority.
+   */
+  readQueue(queue: string, priority: number, afterSeq: number, limit: number): Promise<StoredRecord[]>;
+  /** Resolves once everything appended so far is durable; then closes. */
+  close(): Promise<void>;
+}
