@@ -1,0 +1,449 @@
+/**
+ * The broker proper: destinations, routing, atomic commits to the store, acks, redelivery and the DLQ,
+ * durable subscriptions and temporary destinations. It knows nothing of sockets (connection.ts) or of
+ * replication and bridges, which later plug into its store and its events.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DurableSubscription, LogEntry, MessageKey, Store, StoredMessage } from '@mini-amq/store';
+import { BrokerError } from './errors.js';
+import { formatDestination, type DestinationName } from './destination.js';
+import { queued, type QueuedMessage } from './message.js';
+import { Queue, type QueueHost, type QueueStats } from './queue.js';
+import type { HeaderLookup, Selector } from './selector.js';
+
+/** Distinct destinations one broker keeps at once; a client creating names without end hits this. */
+export const DESTINATIONS_MAX = 100_000;
+/** Auto-ack removals collected before one store append (they also go out once per microtask). */
+export const REMOVE_BATCH_ENTRIES_MAX = 4096;
+
+export interface ResolvedBrokerSettings {
+  readonly brokerName: string;
+  readonly maximumRedeliveries: number;
+  readonly deadLetterQueue: string;
+  readonly destinationMemoryLimit: number;
+}
+
+/** One message to route, as a SEND produced it. */
+export interface Outgoing {
+  readonly destinations: readonly DestinationName[];
+  readonly message: StoredMessage;
+  readonly persistent: boolean;
+}
+
+/** A delivered message and the queue it came from: what an ACK or NACK refers to. */
+export interface Delivery {
+  readonly queue: Queue;
+  readonly m: QueuedMessage;
+}
+
+/** A topic subscription: its private queue, with the selector applied when copies are routed. */
+export interface TopicSubscription {
+  readonly queue: Queue;
+  readonly selector: Selector | null;
+  readonly durable: DurableSubscription | null;
+  /** Connection id to skip for `activemq.noLocal`, or null. */
+  readonly noLocalConnection: string | null;
+}
+
+interface DurableState {
+  readonly record: DurableSubscription;
+  readonly sub: TopicSubscription;
+  active: boolean;
+}
+
+const durableKey = (clientId: string, name: string): string => `${clientId}\u0000${name}`;
+const queueStoreName = (name: string): string => `queue:${name}`;
+const durableStoreName = (clientId: string, name: string): string => `durable:${JSON.stringify([clientId, name])}`;
+
+export class Broker extends EventEmitter {
+  readonly bootId = randomBytes(4).toString('hex');
+  private messageCounter = 0;
+  private readonly queues = new Map<string, Queue>();
+  private readonly topics = new Map<string, Set<TopicSubscription>>();
+  private readonly durables = new Map<string, DurableState>();
+  private readonly tempOwners = new Map<string, string>();
+  private readonly clientIds = new Map<string, string>();
+  private pendingRemoves: LogEntry[] = [];
+  private removeFlushScheduled = false;
+  private readonly host: QueueHost;
+  private failure: Error | null = null;
+
+  constructor(
+    readonly settings: ResolvedBrokerSettings,
+    readonly store: Store | null,
+    readonly log: Logger,
+    private readonly matchSelector: (selector: Selector, lookup: HeaderLookup) => boolean,
+  ) {
+    super();
+    this.host = {
+      store,
+      expired: (q, m) => this.expire(q, m),
+      redelivered: (q, m) => this.redelivered(q, m),
+      selectorMatches: (s, m) => this.matchSelector(s, lookupFor(m)),
+      onError: (err, context) => this.fail(err, context),
+    };
+  }
+
+  /** Rebuilds queues and durable subscriptions from what the store recovered (counts, not messages). */
+  async recover(): Promise<void> {
+    if (this.store === null) return;
+    const state = await this.store.open();
+    const durableQueues = new Set<string>();
+    for (const record of state.durableSubscriptions) {
+      durableQueues.add(record.queue);
+      const queue = new Queue(record.destination, record.queue, this.host, this.settings.destinationMemoryLimit,
+        state.queues.get(record.queue) ?? 0);
+      this.attachDurable(record, queue, null);
+    }
+    for (const [storeQueue, count] of state.queues) {
+      if (durableQueues.has(storeQueue) || !storeQueue.startsWith('queue:')) continue;
+      const name = storeQueue.slice('queue:'.length);
+      this.queues.set(`/queue/${name}`, new Queue(`/queue/${name}`, storeQueue, this.host, this.settings.destinationMemoryLimit, count));
+    }
+    this.log.info({ queues: this.queues.size, durableSubscriptions: this.durables.size, lastIndex: state.lastIndex }, 'store recovered');
+  }
+
+  /** A unique, stable id in ActiveMQ's shape. */
+  newMessageId(): string {
+    return `ID:${this.settings.brokerName}-${this.bootId}-${++this.messageCounter}`;
+  }
+
+  /** Throws once the store has failed: the broker then refuses writes rather than acknowledge them falsely. */
+  assertHealthy(): void {
+    if (this.failure !== null) throw new BrokerError('BROKER_STORE_FAILED', `the store failed: ${this.failure.message}`, { cause: this.failure });
+  }
+
+  // ---- destinations -------------------------------------------------------------------------
+
+  /** The queue for a queue or temp-queue destination, created on first use. */
+  queue(d: DestinationName, ownerConnection: string | null): Queue {
+    const key = formatDestination(d);
+    let q = this.queues.get(key);
+    if (q !== undefined) return q;
+    if (d.kind === 'temp-queue') this.claimTemp(key, ownerConnection);
+    this.checkDestinationCount();
+    const storeQueue = d.kind === 'queue' ? queueStoreName(d.name) : null;
+    q = new Queue(key, storeQueue, this.host, this.settings.destinationMemoryLimit);
+    this.queues.set(key, q);
+    return q;
+  }
+
+  /** Subscribers of a topic (or temp-topic), created on first use. */
+  private topic(d: DestinationName, ownerConnection: string | null): Set<TopicSubscription> {
+    const key = formatDestination(d);
+    let t = this.topics.get(key);
+    if (t !== undefined) return t;
+    if (d.kind === 'temp-topic') this.claimTemp(key, ownerConnection);
+    this.checkDestinationCount();
+    t = new Set();
+    this.topics.set(key, t);
+    return t;
+  }
+
+  /**
+   * Temporary destinations belong to the connection that created them under its own name; another
+   * connection may only use one that exists (ActiveMQ: "Cannot publish to a deleted Destination").
+   */
+  private claimTemp(key: string, ownerConnection: string | null): void {
+    const owner = this.tempOwners.get(key);
+    if (owner !== undefined) return;
+    const scope = key.slice(key.indexOf('-temp-') + '-temp-queue/'.length).split(':')[0];
+    if (ownerConnection === null || scope !== ownerConnection) {
+      throw new BrokerError('BROKER_BAD_DESTINATION', `temporary destination ${key} does not exist (the connection that created it has closed)`);
+    }
+    this.tempOwners.set(key, ownerConnection);
+  }
+
+  private checkDestinationCount(): void {
+    if (this.queues.size + this.topics.size >= DESTINATIONS_MAX) {
+      throw new BrokerError('BROKER_LIMIT_EXCEEDED', `the broker already holds ${DESTINATIONS_MAX} destinations`);
+    }
+  }
+
+  /** Deletes a connection's temporary destinations when it closes. */
+  dropTemporaries(connectionId: string): void {
+    for (const [key, owner] of this.tempOwners) {
+      if (owner !== connectionId) continue;
+      this.tempOwners.delete(key);
+      this.queues.get(key)?.close();
+      this.queues.delete(key);
+      this.topics.delete(key);
+    }
+  }
+
+  // ---- client ids and durable subscriptions ---------------------------------------------------
+
+  /** JMS allows one connection per client id (ActiveMQ's InvalidClientIDException). */
+  claimClientId(clientId: string, connectionId: string, remote: string): void {
+    const holder = this.clientIds.get(clientId);
+    if (holder !== undefined && holder !== connectionId) {
+      throw new BrokerError('BROKER_CLIENT_ID_IN_USE', `Broker: ${this.settings.brokerName} - Client: ${clientId} already connected (from another connection than ${remote})`);
+    }
+    this.clientIds.set(clientId, connectionId);
+  }
+
+  releaseClientId(clientId: string, connectionId: string): void {
+    if (this.clientIds.get(clientId) === connectionId) this.clientIds.delete(clientId);
+  }
+
+  /** A non-durable topic subscription: a private in-memory queue that receives copies. */
+  subscribeTopic(d: DestinationName, selector: Selector | null, connectionId: string, noLocal: boolean): TopicSubscription {
+    const subs = this.topic(d, connectionId);
+    const queue = new Queue(formatDestination(d), null, this.host, this.settings.destinationMemoryLimit);
+    const sub: TopicSubscription = { queue, selector, durable: null, noLocalConnection: noLocal ? connectionId : null };
+    subs.add(sub);
+    return sub;
+  }
+
+  unsubscribeTopic(d: DestinationName, sub: TopicSubscription): void {
+    this.topics.get(formatDestination(d))?.delete(sub);
+    sub.queue.close();
+  }
+
+  /**
+   * Activates (creating if needed) the durable subscription (clientId, name). A changed topic or selector
+   * replaces it, as JMS prescribes; pending messages of the old one are dropped with it.
+   */
+  async activateDurable(clientId: string, name: string, d: DestinationName, selector: Selector | null): Promise<TopicSubscription> {
+    const key = durableKey(clientId, name);
+    const destination = formatDestination(d);
+    let state = this.durables.get(key);
+    if (state?.active) {
+      throw new BrokerError('BROKER_DUPLICATE_SUBSCRIPTION', `durable subscription "${name}" of client-id "${clientId}" is already active`);
+    }
+    if (state !== undefined && (state.record.destination !== destination || state.record.selector !== (selector?.text ?? ''))) {
+      await this.removeDurable(clientId, name);
+      state = undefined;
+    }
+    if (state === undefined) {
+      this.assertHealthy();
+      const record: DurableSubscription = { clientId, name, destination, selector: selector?.text ?? '', queue: durableStoreName(clientId, name) };
+      if (this.store !== null) await this.store.append([{ kind: 'durable-add', subscription: record }]).durable;
+      const queue = new Queue(destination, this.store === null ? null : record.queue, this.host, this.settings.destinationMemoryLimit);
+      state = this.attachDurable(record, queue, selector);
+    }
+    state.active = true;
+    return state.sub;
+  }
+
+  private attachDurable(record: DurableSubscription, queue: Queue, selector: Selector | null): DurableState {
+    const compiled = selector ?? (record.selector === '' ? null : this.compileStoredSelector(record.selector));
+    const sub: TopicSubscription = { queue, selector: compiled, durable: record, noLocalConnection: null };
+    const state: DurableState = { record, sub, active: false };
+    this.durables.set(durableKey(record.clientId, record.name), state);
+    const topicKey = record.destination;
+    let subs = this.topics.get(topicKey);
+    if (subs === undefined) { subs = new Set(); this.topics.set(topicKey, subs); }
+    subs.add(sub);
+    return state;
+  }
+
+  /** Set by the server wiring; compiles a selector read back from the store. */
+  compileStoredSelector: (text: string) => Selector | null = () => null;
+
+  deactivateDurable(sub: TopicSubscription): void {
+    if (sub.durable === null) return;
+    const state = this.durables.get(durableKey(sub.durable.clientId, sub.durable.name));
+    if (state !== undefined) state.active = false;
+  }
+
+  /** Removes a durable subscription and its pending messages (UNSUBSCRIBE with activemq.subscriptionName). */
+  async removeDurable(clientId: string, name: string): Promise<boolean> {
+    const key = durableKey(clientId, name);
+    const state = this.durables.get(key);
+    if (state === undefined) return false;
+    if (state.active) throw new BrokerError('BROKER_DUPLICATE_SUBSCRIPTION', `durable subscription "${name}" is active; unsubscribe it first`);
+    this.durables.delete(key);
+    this.topics.get(state.record.destination)?.delete(state.sub);
+    state.sub.queue.close();
+    if (this.store !== null) await this.store.append([{ kind: 'durable-remove', clientId, name }]).durable;
+    return true;
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /**
+   * Routes sends and applies acks as ONE atomic store append (a transaction commit, or a single SEND),
+   * then hands messages to their queues. Resolves when the append is durable: the receipt may go out.
+   * Returns the queues written to, so the caller can apply producer flow control.
+   */
+  commit(sends: readonly Outgoing[], acks: readonly Delivery[], senderConnection: string | null): { durable: Promise<void>; queues: Queue[] } {
+    this.assertHealthy();
+    const targets: Array<{ queue: Queue; m: QueuedMessage; entry: number }> = [];
+    const entries: LogEntry[] = [];
+    for (const send of sends) {
+      for (const d of send.destinations) {
+        const message = send.destinations.length > 1 ? { ...send.message, destination: formatDestination(d) } : send.message;
+        for (const queue of this.routeTargets(d, message, senderConnection)) {
+          const m = queued(message, send.persistent);
+          const stored = send.persistent && queue.storeQueue !== null && this.store !== null;
+          targets.push({ queue, m, entry: stored ? entries.length : -1 });
+          if (stored) entries.push({ kind: 'enqueue', queue: queue.storeQueue!, message });
+        }
+      }
+    }
+    for (const a of acks) if (a.m.key !== null) entries.push({ kind: 'remove', key: a.m.key });
+    let durable: Promise<void> = Promise.resolve();
+    if (entries.length > 0) {
+      const result = this.store!.append(entries);
+      durable = result.durable;
+      durable.catch((err) => this.fail(err, 'writing to the store'));
+      for (const t of targets) {
+        if (t.entry < 0) continue;
+        t.m.key = { queue: t.queue.storeQueue!, priority: t.m.message.priority, seq: result.firstIndex + t.entry };
+      }
+    }
+    for (const t of targets) t.queue.accept(t.m, t.m.key === null ? undefined : durable);
+    for (const a of acks) a.queue.release(a.m);
+    return { durable, queues: targets.map((t) => t.queue) };
+  }
+
+  private routeTargets(d: DestinationName, message: StoredMessage, senderConnection: string | null): Queue[] {
+    if (d.kind === 'queue' || d.kind === 'temp-queue') {
+      if (d.kind === 'temp-queue' && !this.queues.has(formatDestination(d))) this.claimTemp(formatDestination(d), senderConnection);
+      return [this.queue(d, senderConnection)];
+    }
+    const subs = this.topic(d, senderConnection);
+    const out: Queue[] = [];
+    let lookup: HeaderLookup | null = null;
+    for (const sub of subs) {
+      if (sub.noLocalConnection !== null && sub.noLocalConnection === senderConnection) continue;
+      if (sub.selector !== null) {
+        lookup ??= lookupForMessage(message, false, 0);
+        if (!this.matchSelector(sub.selector, lookup)) continue;
+      }
+      out.push(sub.queue);
+    }
+    return out;
+  }
+
+  // ---- acks, redelivery, DLQ ----------------------------------------------------------------
+
+  /** Acks outside a transaction: removals are batched into one append per microtask. */
+  acknowledge(deliveries: readonly Delivery[]): void {
+    for (const { queue, m } of deliveries) {
+      if (m.key !== null) this.queueRemove({ kind: 'remove', key: m.key });
+      queue.release(m);
+    }
+  }
+
+  private queueRemove(entry: LogEntry): void {
+    this.pendingRemoves.push(entry);
+    if (this.pendingRemoves.length >= REMOVE_BATCH_ENTRIES_MAX) { this.flushRemoves(); return; }
+    if (this.removeFlushScheduled) return;
+    this.removeFlushScheduled = true;
+    queueMicrotask(() => this.flushRemoves());
+  }
+
+  private flushRemoves(): void {
+    this.removeFlushScheduled = false;
+    if (this.pendingRemoves.length === 0 || this.store === null || this.failure !== null) { this.pendingRemoves = []; return; }
+    const entries = this.pendingRemoves;
+    this.pendingRemoves = [];
+    this.store.append(entries).durable.catch((err) => this.fail(err, 'writing acks to the store'));
+  }
+
+  /** NACKs: each delivery counts one redelivery, then goes back or, past the limit, to the DLQ. */
+  negativeAcknowledge(deliveries: readonly Delivery[]): void {
+    for (const { queue, m } of deliveries) queue.requeue(m);
+  }
+
+  private redelivered(queue: Queue, m: QueuedMessage): void {
+    // [ActiveMQ RedeliveryPolicy: maximumRedeliveries=6] the 7th failed delivery dead-letters.
+    if (m.redeliveryCount > this.settings.maximumRedeliveries) {
+      this.deadLetter(queue, m, `Delivery[${m.redeliveryCount}] exceeds redelivery policy limit:${this.settings.maximumRedeliveries}`);
+      return;
+    }
+    if (m.key !== null && this.store !== null && this.failure === null) {
+      this.store.append([{ kind: 'redelivered', key: m.key, count: m.redeliveryCount }]).durable
+        .catch((err) => this.fail(err, 'writing a redelivery count'));
+    }
+    queue.putBack(m);
+  }
+
+  private expire(queue: Queue, m: QueuedMessage): void {
+    // [ActiveMQ DLQ: processExpired=true, processNonPersistent=false]
+    if (m.persistent) this.deadLetter(queue, m, 'Message expired');
+    else this.acknowledge([{ queue, m }]);
+  }
+
+  /** Moves a message to the DLQ atomically (remove + enqueue in one append). DLQ copies never expire. */
+  private deadLetter(queue: Queue, m: QueuedMessage, cause: string): void {
+    if (queue.destination === `/queue/${this.settings.deadLetterQueue}`) {
+      // A message failing on the DLQ itself is dropped rather than looping forever.
+      this.log.warn({ messageId: m.message.messageId, cause }, 'dropping a message that failed on the dead letter queue');
+      this.acknowledge([{ queue, m }]);
+      return;
+    }
+    const headers = m.message.headers.filter(([k]) => k !== 'original-destination' && k !== 'dlqDeliveryFailureCause');
+    headers.push(['original-destination', m.message.destination], ['dlqDeliveryFailureCause', cause]);
+    const dlq: DestinationName = { kind: 'queue', name: this.settings.deadLetterQueue };
+    const message: StoredMessage = { ...m.message, destination: formatDestination(dlq), headers, expires: 0 };
+    try {
+      this.commit([{ destinations: [dlq], message, persistent: m.persistent }], [{ queue, m }], null);
+    } catch (err) {
+      this.fail(err, 'moving a message to the dead letter queue');
+    }
+    this.log.info({ messageId: m.message.messageId, from: queue.destination, cause }, 'moved to the dead letter queue');
+  }
+
+  selectorAccepts(selector: Selector, m: QueuedMessage): boolean {
+    return this.matchSelector(selector, lookupFor(m));
+  }
+
+  // ---- inspection and failure ---------------------------------------------------------------
+
+  /** Per-destination figures for `mini-amq status` (as `activemq dstat`). */
+  stats(): QueueStats[] {
+    const out: QueueStats[] = [];
+    for (const q of this.queues.values()) out.push(q.stats());
+    for (const [key, subs] of this.topics) {
+      let pending = 0, inflight = 0, enqueued = 0, dequeued = 0, memoryBytes = 0, consumers = 0;
+      for (const s of subs) {
+        const st = s.queue.stats();
+        pending += st.pending; inflight += st.inflight; enqueued += st.enqueued; dequeued += st.dequeued;
+        memoryBytes += st.memoryBytes; consumers += st.consumers;
+      }
+      out.push({ destination: key, pending, inflight, consumers, enqueued, dequeued, memoryBytes });
+    }
+    return out;
+  }
+
+  /** A store failure is fatal for writes: log it once and refuse further sends (fail-stop). */
+  fail(err: unknown, context: string): void {
+    if (this.failure !== null) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.log.error({ err: this.failure, context }, 'store failure: refusing further writes');
+    this.emit('store-failed', this.failure);
+  }
+}
+
+/** What selectors see of a message: its headers, plus the JMS names ActiveMQ maps onto STOMP headers. */
+function lookupFor(m: QueuedMessage): HeaderLookup {
+  return lookupForMessage(m.message, m.persistent, m.redeliveryCount);
+}
+
+function lookupForMessage(msg: StoredMessage, persistent: boolean, redeliveryCount: number): HeaderLookup {
+  return (name) => {
+    switch (name) {
+      case 'JMSPriority': return msg.priority;
+      case 'JMSMessageID': return msg.messageId;
+      case 'JMSTimestamp': return msg.timestamp;
+      case 'JMSExpiration': return msg.expires;
+      case 'JMSDeliveryMode': return persistent ? 'PERSISTENT' : 'NON_PERSISTENT';
+      case 'JMSRedelivered': return redeliveryCount > 0;
+      case 'JMSCorrelationID': return headerOf(msg, 'correlation-id');
+      case 'JMSType': return headerOf(msg, 'type');
+      default: return headerOf(msg, name);
+    }
+  };
+}
+
+function headerOf(msg: StoredMessage, name: string): string | undefined {
+  for (const [k, v] of msg.headers) if (k === name) return v;
+  return undefined;
+}
+
+export type { MessageKey };
