@@ -81,7 +81,13 @@ export class Subscription implements QueueConsumer {
       ['timestamp', String(msg.timestamp)],
       ['expires', String(msg.expires)],
     );
-    for (const h of msg.headers) headers.push(h);
+    if (this.owner.version === '1.0') {
+      // STOMP 1.0 has no header escaping: a header a 1.2 producer set with a line feed or a colon in its
+      // name cannot be written to this consumer without corrupting the frame, so it is left out.
+      for (const h of msg.headers) if (representableIn10(h)) headers.push(h);
+    } else {
+      for (const h of msg.headers) headers.push(h);
+    }
     headers.push(['content-length', String(msg.body.length)]);
     return { command: 'MESSAGE', headers, body: msg.body };
   }
@@ -118,4 +124,8 @@ export class Subscription implements QueueConsumer {
     this.unacked.clear();
     return out;
   }
+}
+
+function representableIn10([name, value]: [string, string]): boolean {
+  return !/[\n:]/.test(name) && !name.endsWith('\r') && !value.includes('\n') && !value.endsWith('\r');
 }

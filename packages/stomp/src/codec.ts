@@ -6,4 +6,5 @@
  * escaping rules right after CONNECT is handled, and lets flow control stop processing frames that are
  * already buffered.
  */
-export {};
+export { FrameDecoder } from './decoder.js';
+export { encodeFrame, HEART_BEAT_BYTES } from './encoder.js';

@@ -31,3 +31,14 @@ export const DEFAULT_DECODER_LIMITS: DecoderLimits = Object.freeze({
   headerLineBytesMax: HEADER_LINE_BYTES_MAX,
   headersPerFrameMax: HEADERS_PER_FRAME_MAX,
 });
+
+/**
+ * A decoder keeps its working buffer between frames up to this size, so a steady stream of small frames
+ * reuses one allocation; a buffer grown for a bigger frame is dropped once that frame is consumed.
+ */
+export const DECODER_RETAINED_BUFFER_BYTES_MAX = 1 * MiB;
+/** Smallest working buffer a decoder allocates when a frame spans chunks. */
+export const DECODER_BUFFER_BYTES_MIN = 16 * KiB;
+
+/** Receipts one client may wait for at once; beyond this a receipted call fails rather than growing a map without end. */
+export const RECEIPTS_PENDING_MAX = 65_536;
