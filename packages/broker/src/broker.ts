@@ -94,13 +94,13 @@ export class Broker extends EventEmitter {
     for (const record of state.durableSubscriptions) {
       durableQueues.add(record.queue);
       const queue = new Queue(record.destination, record.queue, this.host, this.settings.destinationMemoryLimit,
-        state.queues.get(record.queue) ?? 0);
+        state.queues.get(record.queue) ?? 0, state.lastIndex);
       this.attachDurable(record, queue, null);
     }
     for (const [storeQueue, count] of state.queues) {
       if (durableQueues.has(storeQueue) || !storeQueue.startsWith('queue:')) continue;
       const name = storeQueue.slice('queue:'.length);
-      this.queues.set(`/queue/${name}`, new Queue(`/queue/${name}`, storeQueue, this.host, this.settings.destinationMemoryLimit, count));
+      this.queues.set(`/queue/${name}`, new Queue(`/queue/${name}`, storeQueue, this.host, this.settings.destinationMemoryLimit, count, state.lastIndex));
     }
     this.log.info({ queues: this.queues.size, durableSubscriptions: this.durables.size, lastIndex: state.lastIndex }, 'store recovered');
   }
@@ -154,6 +154,19 @@ export class Broker extends EventEmitter {
       throw new BrokerError('BROKER_BAD_DESTINATION', `temporary destination ${key} does not exist (the connection that created it has closed)`);
     }
     this.tempOwners.set(key, ownerConnection);
+  }
+
+  /**
+   * Only the connection that created a temporary destination may consume from it; others may only send
+   * to it (ActiveMQ's TempQueueRegion: "Cannot subscribe to remote temporary destination").
+   */
+  checkTempConsumer(d: DestinationName, connectionId: string): void {
+    if (d.kind !== 'temp-queue' && d.kind !== 'temp-topic') return;
+    const key = formatDestination(d);
+    const owner = this.tempOwners.get(key);
+    if (owner !== undefined && owner !== connectionId) {
+      throw new BrokerError('BROKER_BAD_DESTINATION', `Cannot subscribe to remote temporary destination: ${key}`);
+    }
   }
 
   private checkDestinationCount(): void {

@@ -17,7 +17,7 @@ export const PAGE_IN_MESSAGES_MAX = 2000;
 /** Bytes of stored messages one queue holds in memory before new ones stay on disk. */
 export const PAGE_IN_BYTES_MAX = 8 * 1024 * 1024;
 /** Page in again once the window has drained below this many messages. */
-export const PAGE_IN_LOW_WATER_MESSAGES = 500;
+export const PAGE_IN_LOW_WATER_MESSAGES = PAGE_IN_MESSAGES_MAX / 2;
 /** How far a consumer with a selector looks down the queue for a match, per dispatch attempt. */
 export const SELECTOR_SCAN_MESSAGES_MAX = 5000;
 /** Producers blocked on a full queue resume when it falls below this fraction of its limit. */
@@ -59,6 +59,11 @@ export class Queue {
   /** Stored messages on disk that are not in memory. */
   private pagedOut: number;
   private readonly cursors: number[] = new Array<number>(10).fill(0);
+  /** Stored messages sent to disk since start, per priority: a page-in reads only priorities that have some. */
+  private readonly divertedOnDisk: number[] = new Array<number>(10).fill(0);
+  /** Messages found in the store at start and not yet paged in; their priorities are unknown until read. */
+  private recoveredLeft: number;
+  private readonly recoveredExhausted: boolean[] = new Array<boolean>(10).fill(false);
   private pagingIn = false;
   private dispatchScheduled = false;
   private pendingStoredBytes = 0;
@@ -76,8 +81,11 @@ export class Queue {
     private readonly host: QueueHost,
     private readonly memoryLimitBytes: number,
     recoveredCount = 0,
+    /** Seqs up to this one were in the store at start (its last log index then). */
+    private readonly recoveredUpToSeq = 0,
   ) {
     this.pagedOut = recoveredCount;
+    this.recoveredLeft = recoveredCount;
   }
 
   get closed(): boolean { return this.closedFlag; }
@@ -112,6 +120,7 @@ export class Queue {
       const windowFull = this.pending.size >= PAGE_IN_MESSAGES_MAX || this.pendingStoredBytes >= PAGE_IN_BYTES_MAX;
       if (this.pagedOut > 0 || windowFull) {
         this.pagedOut++;
+        this.divertedOnDisk[m.key.priority]!++;
         written?.then(() => this.schedulePageIn(), () => {});
         return;
       }
@@ -167,6 +176,8 @@ export class Queue {
     this.inflight.clear();
     this.memory = 0;
     this.pagedOut = 0;
+    this.recoveredLeft = 0;
+    this.divertedOnDisk.fill(0);
     this.pendingStoredBytes = 0;
     this.consumers.length = 0;
     this.checkSpace();
@@ -231,12 +242,19 @@ export class Queue {
     let room = PAGE_IN_MESSAGES_MAX - this.pending.size;
     let read = 0;
     for (let p = 9; p >= 0 && room > 0 && this.pagedOut > 0; p--) {
-      const records = await store.readQueue(this.storeQueue!, p, this.cursors[p]!, room);
+      const recoveredHere = this.recoveredLeft > 0 && !this.recoveredExhausted[p];
+      if (this.divertedOnDisk[p] === 0 && !recoveredHere) continue;
+      const asked = room;
+      const records = await store.readQueue(this.storeQueue!, p, this.cursors[p]!, asked);
       if (this.closedFlag) return 0;
+      // Recovered messages were all on disk before we started, so a short read means none is left here.
+      if (records.length < asked) this.recoveredExhausted[p] = true;
       for (const r of records) {
         if (r.key.seq <= this.cursors[p]!) continue;
         this.cursors[p] = r.key.seq;
         this.pagedOut--;
+        if (r.key.seq > this.recoveredUpToSeq) this.divertedOnDisk[p]!--;
+        else this.recoveredLeft--;
         const m: QueuedMessage = {
           message: r.message, persistent: true, key: r.key, order: nextOrder(),
           redeliveryCount: r.redeliveryCount, size: messageSize(r.message),

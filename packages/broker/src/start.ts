@@ -44,7 +44,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     await store.close().catch(() => {});
     throw err;
   }
-  log.info({ stompPort: server.stompPort, wsPort: server.wsPort, host: o.host }, 'broker started');
   let closed: Promise<void> | null = null;
   return {
     brokerName: o.brokerName,
@@ -56,7 +55,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       closed ??= (async () => {
         await server.close();
         await store.close();
-        log.info('broker stopped');
       })();
       return closed;
     },
