@@ -75,14 +75,57 @@ export interface RecoveredState {
   readonly lastIndex: number;
 }
 
+/**
+ * One log record as `readLog` returns it. It mirrors LogEntry except for an enqueue, which the log keeps
+ * as a reference: the live message record holds the body, so storing it twice would double the bytes
+ * written per message. A reader that needs the body fetches the live record, or learns it was removed.
+ */
+export type LogRecord =
+  | { readonly kind: 'enqueue'; readonly key: MessageKey; readonly messageId: string }
+  | Exclude<LogEntry, { readonly kind: 'enqueue' }>;
+
+/** A log record with its index. */
+export interface IndexedLogRecord {
+  readonly index: number;
+  readonly record: LogRecord;
+}
+
+/** Counters a store keeps about itself; cheap to read, for status pages, flow control and tests. */
+export interface StoreStats {
+  /** Last index handed out by `append` (durable or not). */
+  readonly lastIndex: number;
+  /** Last index whose batch is written. */
+  readonly durableIndex: number;
+  /** Oldest index `readLog` can still return; `durableIndex + 1` when the tail is empty. */
+  readonly logFirstIndex: number;
+  /** Entries appended but not yet durable: what a producer is waiting on. */
+  readonly pendingEntries: number;
+  /** Group-commit batches written since open. */
+  readonly batches: number;
+  /** Log entries written since open. */
+  readonly entriesWritten: number;
+  /** Key and value bytes written since open (an estimate of write volume, not of disk usage). */
+  readonly bytesWritten: number;
+  /** Most entries one batch has held since open. */
+  readonly largestBatchEntries: number;
+}
+
 export interface Store {
   open(): Promise<RecoveredState>;
   append(entries: readonly LogEntry[]): AppendResult;
   /**
    * Live messages of one queue at one priority with seq > afterSeq, in seq order, at most `limit`.
-   * The broker pages a backlog in with one cursor per priority.
+   * The broker pages a backlog in with one cursor per priority. Reads see an entry once its batch is
+   * written: await `durable` before expecting to read back what was appended.
    */
   readQueue(queue: string, priority: number, afterSeq: number, limit: number): Promise<StoredRecord[]>;
   /** Resolves once everything appended so far is durable; then closes. */
   close(): Promise<void>;
+  /**
+   * Durable log records with index >= fromIndex, dense and in order, at most `limit`; empty past the end.
+   * Fails with STORE_LOG_TRIMMED when fromIndex is older than the tail kept: such a reader needs a
+   * snapshot. Optional so that a fake store need not keep a log.
+   */
+  readLog?(fromIndex: number, limit: number): Promise<IndexedLogRecord[]>;
+  stats?(): StoreStats;
 }
