@@ -308,9 +308,24 @@ export class Broker extends EventEmitter {
         t.m.key = { queue: t.queue.storeQueue!, priority: t.m.message.priority, seq: result.firstIndex + t.entry };
       }
     }
+    const settled = this.settledWhenAcked(targets.filter((t) => t.entry >= 0).map((t) => t.m), durable);
     for (const t of targets) t.queue.accept(t.m, t.m.key === null ? undefined : durable);
-    for (const a of acks) a.queue.release(a.m);
-    return { durable, queues: targets.map((t) => t.queue) };
+    for (const a of acks) { a.queue.release(a.m); settle(a.m); }
+    return { durable: settled, queues: targets.map((t) => t.queue) };
+  }
+
+  /**
+   * A persistent message that every consumer it went to has already acked has nothing left to lose, so
+   * its receipt need not wait for the disk (RabbitMQ's publisher confirms work the same way). The store
+   * still writes both the enqueue and the removal, in log order, so a crash in between changes nothing.
+   */
+  private settledWhenAcked(stored: readonly QueuedMessage[], durable: Promise<void>): Promise<void> {
+    if (stored.length === 0) return durable;
+    let outstanding = stored.length;
+    let resolveAcked!: () => void;
+    const acked = new Promise<void>((resolve) => { resolveAcked = resolve; });
+    for (const m of stored) m.onAcked = () => { if (--outstanding === 0) resolveAcked(); };
+    return Promise.race([durable, acked]);
   }
 
   private routeTargets(d: DestinationName, message: StoredMessage, senderConnection: string | null): Queue[] {
@@ -339,6 +354,7 @@ export class Broker extends EventEmitter {
     for (const { queue, m } of deliveries) {
       if (m.key !== null) this.queueRemove({ kind: 'remove', key: m.key });
       queue.release(m);
+      settle(m);
     }
   }
 
@@ -431,6 +447,14 @@ export class Broker extends EventEmitter {
     this.log.error({ err: this.failure, context }, 'store failure: refusing further writes');
     this.emit('store-failed', this.failure);
   }
+}
+
+/** Tells a commit waiting for its receipt that this copy was acked by a consumer. */
+function settle(m: QueuedMessage): void {
+  const onAcked = m.onAcked;
+  if (onAcked === undefined) return;
+  m.onAcked = undefined;
+  onAcked();
 }
 
 /** What selectors see of a message: its headers, plus the JMS names ActiveMQ maps onto STOMP headers. */

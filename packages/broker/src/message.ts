@@ -11,6 +11,8 @@ export interface QueuedMessage {
   redeliveryCount: number;
   /** Bytes it holds in memory, for the destination memory limit. */
   readonly size: number;
+  /** Called once when a consumer acks it (see Broker.commit: a receipt may then go out before the disk write). */
+  onAcked?: (() => void) | undefined;
 }
 
 /** Fixed overhead we count per message on top of body and headers (object, maps, key). */

@@ -555,7 +555,8 @@ function isVersion(v: string): v is StompVersion {
   return v === '1.0' || v === '1.1' || v === '1.2';
 }
 
-function buildSend(destination: string, body: string | Buffer, headers: HeaderValues | undefined): Frame {
+/** The SEND frame StompClient writes: caller headers (minus destination and content-length), then content-length. */
+export function buildSend(destination: string, body: string | Buffer, headers: HeaderValues | undefined): Frame {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const list: HeaderList = [['destination', destination]];
   appendHeaders(list, headers, SEND_OWN_HEADERS);

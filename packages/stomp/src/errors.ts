@@ -15,7 +15,13 @@ export type StompErrorCode =
   /** More receipts outstanding on one connection than RECEIPTS_PENDING_MAX. */
   | 'STOMP_TOO_MANY_RECEIPTS'
   /** The negotiated protocol version cannot express what was asked (e.g. NACK in STOMP 1.0). */
-  | 'STOMP_UNSUPPORTED';
+  | 'STOMP_UNSUPPORTED'
+  /** A failover ended the connection a transaction lived on, so the broker rolled it back (ActiveMQ's TransactionRolledBackException). */
+  | 'STOMP_TRANSACTION_ROLLED_BACK'
+  /** The connection was lost after COMMIT was sent and before its RECEIPT: the transaction may or may not have been committed. */
+  | 'STOMP_TRANSACTION_IN_DOUBT'
+  /** A FailoverClient already keeps as many unconfirmed SENDs (count or bytes) as it may hold for re-sending. */
+  | 'STOMP_TOO_MANY_PENDING_SENDS';
 
 export class StompError extends Error {
   readonly code: StompErrorCode;

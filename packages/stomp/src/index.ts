@@ -1,4 +1,4 @@
-/** @mini-amq/stomp: the STOMP codec (decoder, encoder, limits) and the client side (StompClient, URIs). */
+/** @mini-amq/stomp: the STOMP codec (decoder, encoder, limits) and the client side (StompClient, URIs, FailoverClient). */
 export * from './frame.js';
 export * from './errors.js';
 export * from './limits.js';
@@ -24,3 +24,32 @@ export {
   type SubscribeOptions,
   type Subscription,
 } from './client.js';
+export {
+  parseFailoverUri,
+  resolveFailoverOptions,
+  FAILOVER_DEFAULTS,
+  FAILOVER_DELAY_MS_MAX,
+  SINGLE_URI_DEFAULTS,
+  type FailoverOptions,
+  type FailoverUri,
+} from './failover-uri.js';
+export {
+  ServerPool,
+  seededRandom,
+  STABLE_CONNECTION_MS,
+  type PoolPhase,
+  type PoolStep,
+  type ServerPoolOptions,
+} from './server-pool.js';
+export {
+  FailoverClient,
+  isAuthenticationFailure,
+  FAILOVER_PENDING_BYTES_MAX,
+  FAILOVER_PENDING_SENDS_MAX,
+  PRODUCER_ID_HEADER,
+  PRODUCER_SEQ_HEADER,
+  type DisconnectInfo,
+  type FailoverClientEvents,
+  type FailoverConnectOptions,
+  type ReconnectInfo,
+} from './failover-client.js';

@@ -1,7 +1,7 @@
 /**
  * Broker URIs as ActiveMQ users write them: `tcp://host:61613`, `stomp://host:61613`,
- * `ws://host:61614/path`, with `?key=value` options. Composite URIs (`failover:(...)`) will be parsed
- * by a separate function built on `parseBrokerUri` and `parseUriOptions`.
+ * `ws://host:61614/path`, with `?key=value` options. Composite URIs (`failover:(...)`) are parsed by
+ * `parseFailoverUri` (failover-uri.ts), built on `parseBrokerUri` and `parseUriOptions`.
  */
 import { StompError } from './errors.js';
 

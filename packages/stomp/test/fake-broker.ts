@@ -29,6 +29,8 @@ export interface FakeBrokerOptions {
   heartBeat?: string;
   /** Sees each frame first; return true when it handled the frame (no default answer). */
   onFrame?: (f: Frame, c: FakeConnection) => boolean | void;
+  /** Listen on this port (e.g. to bring a stopped broker back where clients look for it); default any. */
+  port?: number;
 }
 
 export interface FakeBroker {
@@ -36,6 +38,8 @@ export interface FakeBroker {
   readonly connections: FakeConnection[];
   /** Resolves with the first frame (already received or yet to come) that matches. */
   waitForFrame(match: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame>;
+  /** Destroys every open connection (a crash as clients see it) and keeps listening. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -88,16 +92,17 @@ export async function startFakeBroker(kind: 'tcp' | 'ws', options: FakeBrokerOpt
       }, '');
       socket.on('data', onData);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
     const sockets = new Set<net.Socket>();
     server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-    return broker((server.address() as net.AddressInfo).port, async () => {
-      for (const s of sockets) s.destroy();
+    const drop = (): void => { for (const s of sockets) s.destroy(); };
+    return broker((server.address() as net.AddressInfo).port, drop, async () => {
+      drop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
   }
 
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  const wss = new WebSocketServer({ port: options.port ?? 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
   wss.on('connection', (ws: WebSocket) => {
     ws.on('error', () => {});
@@ -108,15 +113,17 @@ export async function startFakeBroker(kind: 'tcp' | 'ws', options: FakeBrokerOpt
     }, ws.protocol);
     ws.on('message', (data) => onData(data as Buffer));
   });
-  return broker((wss.address() as net.AddressInfo).port, async () => {
-    for (const ws of wss.clients) ws.terminate();
+  const dropWs = (): void => { for (const ws of wss.clients) ws.terminate(); };
+  return broker((wss.address() as net.AddressInfo).port, dropWs, async () => {
+    dropWs();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
-  function broker(port: number, close: () => Promise<void>): FakeBroker {
+  function broker(port: number, dropConnections: () => void, close: () => Promise<void>): FakeBroker {
     return {
       port,
       connections,
+      dropConnections,
       close,
       waitForFrame(match, timeoutMs = 5_000) {
         for (const c of connections) for (const f of c.frames) if (match(f)) return Promise.resolve(f);
