@@ -12,7 +12,7 @@ import { BrokerError, badFrame } from './errors.js';
 import { formatDestination, parseDestination, parseDestinationList, type DestinationName } from './destination.js';
 import type { Queue } from './queue.js';
 import { compileSelector, type Selector } from './selector.js';
-import { PREFETCH_MAX, Subscription, type AckMode, type SubscriptionOwner, type Unacked } from './subscription.js';
+import { PREFETCH_MAX, representableIn10, Subscription, type AckMode, type SubscriptionOwner, type Unacked } from './subscription.js';
 import type { Transport } from './transport.js';
 
 export const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.2', '1.1', '1.0'];
@@ -69,6 +69,8 @@ export class StompConnection implements SubscriptionOwner {
   private readonly transactions = new Map<string, Transaction>();
   /** Receipts leave in frame order: each waits for the work of every earlier frame. */
   private receiptChain: Promise<void> = Promise.resolve();
+  /** Subscriptions whose SUBSCRIBE asked for a receipt, held until it is written (see holdForReceipt). */
+  private readonly heldForReceipt = new WeakMap<Frame, Subscription>();
   private unconfirmedBytes = 0;
   private readonly pauseReasons = new Set<string>();
   private lastReadAt = Date.now();
@@ -87,6 +89,7 @@ export class StompConnection implements SubscriptionOwner {
     this.log = log.child({ connection: this.id, remote: transport.remoteAddress });
     this.decoder = new FrameDecoder({ frameBytesMax: settings.maxFrameSize });
     transport.onData((chunk) => {
+      if (this.closing) return; // after an ERROR or DISCONNECT the rest is discarded
       this.lastReadAt = Date.now();
       this.decoder.push(chunk);
       this.pump();
@@ -105,7 +108,10 @@ export class StompConnection implements SubscriptionOwner {
   }
 
   private send(frame: Frame): void {
-    this.write(encodeFrame(frame, this.version));
+    // STOMP 1.0 has no escaping: a header it cannot carry (a 1.0 client's receipt ending in CR, echoed
+    // back) is left out, since the encoder would throw and the RECEIPT or ERROR would never go out.
+    const f = this.version === '1.0' ? { ...frame, headers: frame.headers.filter(representableIn10) } : frame;
+    this.write(encodeFrame(f, this.version));
   }
 
   // ---- reading ------------------------------------------------------------------------------
@@ -116,7 +122,7 @@ export class StompConnection implements SubscriptionOwner {
       try {
         frame = this.decoder.next();
       } catch (err) {
-        this.fail(err);
+        this.failAfterReceipts(err);
         return;
       }
       if (frame === null) return;
@@ -124,7 +130,7 @@ export class StompConnection implements SubscriptionOwner {
       try {
         this.handle(frame as Frame);
       } catch (err) {
-        this.fail(err, frame as Frame);
+        this.failAfterReceipts(err, frame as Frame);
         return;
       }
     }
@@ -174,9 +180,30 @@ export class StompConnection implements SubscriptionOwner {
     this.receiptChain = this.receiptChain
       .then(() => done)
       .then(
-        () => { if (receipt !== undefined && !this.closing) this.send({ command: 'RECEIPT', headers: [['receipt-id', receipt]], body: Buffer.alloc(0) }); },
+        () => {
+          if (receipt !== undefined && !this.closing) this.send({ command: 'RECEIPT', headers: [['receipt-id', receipt]], body: Buffer.alloc(0) });
+          this.heldForReceipt.get(frame)?.release();
+        },
         (err) => this.fail(err, frame),
       );
+  }
+
+  /**
+   * A bad frame (or undecodable bytes): stop reading at once, but send the ERROR only after the RECEIPTs
+   * of the frames before it, which were handled; sent at once it would overtake them and, since the
+   * connection is then closing, they would never go out.
+   */
+  private failAfterReceipts(err: unknown, frame?: Frame): void {
+    this.pauseReading('failed');
+    const failNow = (): void => this.fail(err, frame);
+    this.receiptChain = this.receiptChain.then(failNow, failNow);
+  }
+
+  /** [ActiveMQ ProtocolConverter] a SUBSCRIBE with a receipt delivers nothing before its RECEIPT. */
+  private holdForReceipt(frame: Frame, sub: Subscription): void {
+    if (header(frame, 'receipt') === undefined) return;
+    sub.held = true;
+    this.heldForReceipt.set(frame, sub);
   }
 
   // ---- CONNECT ------------------------------------------------------------------------------
@@ -189,13 +216,16 @@ export class StompConnection implements SubscriptionOwner {
       const common = SUPPORTED_VERSIONS.find((v) => offered.includes(v));
       if (common === undefined) {
         // [STOMP 1.2: Protocol Negotiation] the ERROR carries the versions we do support.
-        this.send({ command: 'ERROR', headers: [['version', SUPPORTED_VERSIONS.slice().reverse().join(',')], ['content-type', 'text/plain'], ['message', `Supported protocol versions are ${SUPPORTED_VERSIONS.slice().reverse().join(',')}`]], body: Buffer.from(`client offered accept-version:${accept}`) });
+        const body = Buffer.from(`client offered accept-version:${accept}`);
+        this.send({ command: 'ERROR', headers: [['version', SUPPORTED_VERSIONS.slice().reverse().join(',')], ['content-type', 'text/plain'], ['content-length', String(body.length)], ['message', `Supported protocol versions are ${SUPPORTED_VERSIONS.slice().reverse().join(',')}`]], body });
         this.close();
         return;
       }
       version = common;
     }
-    this.version = version;
+    // Frames after CONNECT are read with the negotiated escaping at once (a client may pipeline them),
+    // but we write with it only from CONNECTED on: an ERROR refusing this CONNECT goes to a client
+    // that has not learnt the version, so it must not be escaped [STOMP 1.2: Value Encoding].
     this.decoder.version = version;
 
     if (this.settings.users.length > 0) {
@@ -215,6 +245,7 @@ export class StompConnection implements SubscriptionOwner {
     if (accept !== undefined) headers.push(['version', version]);
     headers.push(['server', SERVER_NAME], ['session', `ID:${this.broker.settings.brokerName}-${this.id}`]);
     if (version !== '1.0') headers.push(['heart-beat', this.startHeartbeats(header(frame, 'heart-beat'))]);
+    this.version = version;
     this.send({ command: 'CONNECTED', headers, body: Buffer.alloc(0) });
     this.log.debug({ version, clientId }, 'connected');
   }
@@ -236,6 +267,9 @@ export class StompConnection implements SubscriptionOwner {
       const tick = Math.max(HEARTBEAT_MIN_MS / 2, Math.min(...[sendEvery, expectEvery].filter((x) => x > 0)) / 2);
       this.heartbeatTimer = setInterval(() => {
         const now = Date.now();
+        // While we are not reading (flow control) the peer's heart-beats wait unread in the socket: a
+        // peer we stopped listening to cannot be judged silent, and gets a full interval once we resume.
+        if (this.pauseReasons.size > 0) this.lastReadAt = now;
         if (expectEvery > 0 && now - this.lastReadAt > expectEvery * HEARTBEAT_GRACE_MULTIPLIER) {
           this.fail(new BrokerError('BROKER_HEARTBEAT_TIMEOUT', `no data from the client for ${now - this.lastReadAt} ms (heart-beat ${expectEvery} ms)`));
           return;
@@ -334,6 +368,7 @@ export class StompConnection implements SubscriptionOwner {
     if (this.subscriptions.has(id) || this.browsers.has(id)) throw new BrokerError('BROKER_DUPLICATE_SUBSCRIPTION', `subscription id "${id}" is already in use on this connection`);
     if (this.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX) throw new BrokerError('BROKER_LIMIT_EXCEEDED', `a connection may hold at most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions`);
     const d = parseDestination(destinationText, this.id);
+    this.broker.checkTempConsumer(d, this.id);
     const ackText = header(frame, 'ack') ?? 'auto';
     if (ackText !== 'auto' && ackText !== 'client' && ackText !== 'client-individual') {
       throw badFrame(`ack must be auto, client or client-individual, got "${ackText}"`);
@@ -353,6 +388,7 @@ export class StompConnection implements SubscriptionOwner {
       if (durableName !== undefined) throw badFrame(`activemq.subscriptionName makes a durable topic subscription; ${destinationText} is a queue`);
       const queue = this.broker.queue(d, this.id);
       const sub = new Subscription(id, destinationText, d, ackMode, prefetch, selector, queue, null, this);
+      this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       queue.addConsumer(sub);
       this.broker.emit('consumer-added', { destination: formatDestination(d), connection: this.id });
@@ -362,6 +398,7 @@ export class StompConnection implements SubscriptionOwner {
     if (durableName === undefined) {
       const topicSub = this.broker.subscribeTopic(d, selector, this.id, noLocal);
       const sub = new Subscription(id, destinationText, d, ackMode, prefetch, null, topicSub.queue, topicSub, this);
+      this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       topicSub.queue.addConsumer(sub);
       this.broker.emit('consumer-added', { destination: formatDestination(d), connection: this.id });
@@ -375,6 +412,7 @@ export class StompConnection implements SubscriptionOwner {
     return this.broker.activateDurable(this.clientId, durableName, d, selector).then((topicSub) => {
       if (this.subscriptions.get(id) !== placeholder || this.closing) { this.broker.deactivateDurable(topicSub); return; }
       const sub = new Subscription(id, destinationText, d, ackMode, prefetch, null, topicSub.queue, topicSub, this);
+      this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       topicSub.queue.addConsumer(sub);
       this.broker.emit('consumer-added', { destination: formatDestination(d), connection: this.id });
@@ -580,8 +618,11 @@ export class StompConnection implements SubscriptionOwner {
     const headers: Array<[string, string]> = [['message', message.replace(/[\r\n]+/g, ' ')], ['content-type', 'text/plain']];
     const receipt = frame === undefined ? undefined : header(frame, 'receipt');
     if (receipt !== undefined) headers.push(['receipt-id', receipt]);
-    const body = frame === undefined ? `${code}: ${message}` : `${code}: ${message}\n(in response to a ${frame.command.slice(0, 64)} frame)`;
-    this.send({ command: 'ERROR', headers, body: Buffer.from(body) });
+    const text = frame === undefined ? `${code}: ${message}` : `${code}: ${message}\n(in response to a ${frame.command.slice(0, 64)} frame)`;
+    const body = Buffer.from(text);
+    // [STOMP 1.2: ERROR] "SHOULD include a content-length header and a content-type header if a body is present".
+    headers.push(['content-length', String(body.length)]);
+    this.send({ command: 'ERROR', headers, body });
     this.close();
   }
 
@@ -590,6 +631,9 @@ export class StompConnection implements SubscriptionOwner {
     if (this.closing) return;
     this.closing = true;
     this.transport.end();
+    // Reading may be paused (ERROR, DISCONNECT, flow control); read on, discarding, so the peer's FIN is
+    // seen and the socket closes now rather than holding a connection slot until the timer below.
+    if (this.pauseReasons.size > 0) this.transport.resume();
     // A peer that never reads must not keep the socket (and its buffers) alive.
     setTimeout(() => this.transport.destroy(), 5_000).unref();
   }

@@ -27,11 +27,14 @@ export interface SubscriptionOwner {
 
 export interface Unacked extends Delivery {
   readonly ackId: string;
+  /** Delivery order on its subscription, so a restored delivery goes back to its old place. */
+  readonly seq: number;
 }
 
 export class Subscription implements QueueConsumer {
   /** Unacked deliveries keyed by message-id, in delivery order (a `client` ACK is cumulative over it). */
   readonly unacked = new Map<string, Unacked>();
+  private deliveries = 0;
   private closedFlag = false;
 
   constructor(
@@ -50,8 +53,21 @@ export class Subscription implements QueueConsumer {
 
   get closed(): boolean { return this.closedFlag; }
 
+  /**
+   * True from a SUBSCRIBE with a receipt until its RECEIPT is written: the queue skips the subscription
+   * meanwhile, so no MESSAGE overtakes the RECEIPT (ActiveMQ sets prefetch 0 until then).
+   */
+  held = false;
+
   ready(): boolean {
-    return !this.closedFlag && this.owner.writable && this.unacked.size < this.prefetch;
+    return !this.held && !this.closedFlag && this.owner.writable && this.unacked.size < this.prefetch;
+  }
+
+  /** Ends the hold of `held`: deliveries start. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.queue.scheduleDispatch();
   }
 
   deliver(queue: Queue, m: QueuedMessage): void {
@@ -59,7 +75,7 @@ export class Subscription implements QueueConsumer {
     let ackId: string | undefined;
     if (this.ackMode !== 'auto') {
       ackId = this.owner.newAckId(this, messageId);
-      this.unacked.set(messageId, { queue, m, ackId });
+      this.unacked.set(messageId, { queue, m, ackId, seq: ++this.deliveries });
     }
     this.owner.write(encodeFrame(this.messageFrame(m, ackId), this.owner.version));
     if (this.ackMode === 'auto') this.owner.autoAck({ queue, m });
@@ -111,9 +127,14 @@ export class Subscription implements QueueConsumer {
     return out;
   }
 
-  /** Puts deliveries back as unacked (a transaction holding their ACK was aborted). */
+  /**
+   * Puts deliveries back as unacked (a transaction holding their ACK was aborted), in delivery order:
+   * appended at the end, a later cumulative `client` ACK would no longer cover them.
+   */
   restore(deliveries: readonly Unacked[]): void {
-    for (const u of deliveries) this.unacked.set(u.m.message.messageId, u);
+    const all = [...this.unacked.values(), ...deliveries].sort((a, b) => a.seq - b.seq);
+    this.unacked.clear();
+    for (const u of all) this.unacked.set(u.m.message.messageId, u);
   }
 
   /** Stops delivery and hands back what was unacked, in delivery order. */
@@ -126,6 +147,7 @@ export class Subscription implements QueueConsumer {
   }
 }
 
-function representableIn10([name, value]: [string, string]): boolean {
+/** Whether STOMP 1.0, which has no escaping, can carry this header without corrupting the frame. */
+export function representableIn10([name, value]: [string, string]): boolean {
   return !/[\n:]/.test(name) && !name.endsWith('\r') && !value.includes('\n') && !value.endsWith('\r');
 }
