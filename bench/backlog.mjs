@@ -32,7 +32,7 @@ function rssMiB(pid, field = 'VmRSS') {
 
 function startBroker(dataDir) {
   const started = Date.now();
-  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--ws-port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cli, ['start', '--port', '0', '--ws-port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {

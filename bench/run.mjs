@@ -146,7 +146,7 @@ async function startMiniAmq(binPath) {
   const logFile = path.join(dir, 'mini-amq.log');
   const out = fs.openSync(logFile, 'a');
   const dataDir = path.join(dir, 'data');
-  const child = spawn(process.execPath, [bin, 'start', '--port', String(MINI_PORT), '--ws-port', '0', '--data', dataDir], { cwd: REPO, stdio: ['ignore', out, out] });
+  const child = spawn(bin, ['start', '--port', String(MINI_PORT), '--ws-port', '0', '--data', dataDir], { cwd: REPO, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   const stop = async () => {
     if (alive(child.pid)) {

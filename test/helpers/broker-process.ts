@@ -24,7 +24,7 @@ export interface BrokerProcess {
 const running = new Set<ChildProcess>();
 
 export async function spawnBroker(args: readonly string[]): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--ws-port', '0', ...args], {
+  const child = spawn(CLI, ['start', '--port', '0', '--ws-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
