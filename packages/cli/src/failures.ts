@@ -6,7 +6,7 @@
 import { CliError, type CliErrorCode } from './errors.js';
 import type { ResolvedBrokerOptions } from './config.js';
 
-interface SystemErrorLike {
+export interface SystemErrorLike {
   readonly code?: unknown;
   readonly syscall?: unknown;
   readonly port?: unknown;
@@ -21,7 +21,7 @@ interface SystemErrorLike {
 const CAUSE_DEPTH_MAX = 16;
 
 /** The error and its causes, outermost first. */
-function causeChain(error: unknown): SystemErrorLike[] {
+export function causeChain(error: unknown): SystemErrorLike[] {
   const chain: SystemErrorLike[] = [];
   for (let e = error; typeof e === 'object' && e !== null && chain.length < CAUSE_DEPTH_MAX; e = (e as SystemErrorLike).cause) {
     chain.push(e as SystemErrorLike);

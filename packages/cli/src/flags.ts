@@ -1,24 +1,12 @@
 /**
- * The flags of `mini-amq start`, declared once: the same table drives node:util parseArgs (strict), the
- * --help text and the check that turns flag strings into typed ConfigOverrides. A bad command line is a
- * CLI_USAGE error (exit 2) whose message names the flag and points to --help.
+ * The flags of `mini-amq start` (a flag table, see flag-table.ts, turned into typed ConfigOverrides) and
+ * the binary's own --help. The client commands declare their tables next to their code in commands/.
  */
-import { parseArgs } from 'node:util';
 import { CLI_DEFAULTS, type ConfigOverrides } from './config.js';
-import { CliError } from './errors.js';
-import { FRAME_BYTES_LIMIT, LOG_LEVELS, logLevel, nonEmptyString, port, positiveInteger, size } from './values.js';
+import { given, helpText, readFlags, usage, type FlagSpec } from './flag-table.js';
+import { FRAME_BYTES_LIMIT, LOG_LEVELS, logLevel, nonEmptyString, port, positiveInteger, size, type Setting } from './values.js';
 
-/** One flag: how parseArgs reads it and how --help shows it. */
-export interface FlagSpec {
-  readonly name: string;
-  readonly short?: string;
-  readonly type: 'string' | 'boolean';
-  /** Placeholder for the value in --help, e.g. `N`. */
-  readonly value?: string;
-  readonly help: string;
-  /** The default as --help shows it; absent for flags without one. */
-  readonly default?: string;
-}
+export type { FlagSpec } from './flag-table.js';
 
 export const START_FLAGS: readonly FlagSpec[] = Object.freeze([
   { name: 'port', type: 'string', value: 'N', help: 'STOMP over TCP port; 0 = any free port', default: String(CLI_DEFAULTS.stompPort) },
@@ -44,95 +32,48 @@ export interface StartArgs {
   readonly overrides: ConfigOverrides;
 }
 
-function usage(message: string, command: string): never {
-  throw new CliError('CLI_USAGE', `${message}; see ${command} --help`);
-}
-
-/** parseArgs' errors reworded: the user needs the flag's name and where the list of flags is. */
-function explainParseError(error: unknown, command: string): never {
-  const { code, message } = error as { code?: string; message: string };
-  const quoted = /'([^']*)'/.exec(message)?.[1]?.replace(/ <value>$/, '') ?? '';
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') usage(`unknown flag ${quoted} for ${command}`, command);
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') usage(`unexpected argument "${quoted}": ${command} takes only flags`, command);
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const spec = START_FLAGS.find((f) => `--${f.name}` === quoted);
-    usage(spec?.type === 'boolean' ? `flag ${quoted} takes no value` : `flag ${quoted} needs a value`, command);
-  }
-  throw error;
-}
-
-/** Turns a flag's text into its typed value; a bad value is a usage error naming the flag. */
-function checked<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof CliError) throw new CliError('CLI_USAGE', `${error.message}; see mini-amq start --help`, { cause: error });
-    throw error;
-  }
-}
-
 /** Parses `mini-amq start`'s arguments (argv after the command word). */
 export function parseStartArgs(argv: readonly string[], pretty = false): StartArgs {
   const command = 'mini-amq start';
-  const options = Object.fromEntries(START_FLAGS.map((f) => [f.name, f.short ? { type: f.type, short: f.short } : { type: f.type }]));
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
-  } catch (error) {
-    explainParseError(error, command);
-  }
-  const text = (name: string) => values[name] as string | undefined;
-  if (values['no-ws'] === true && text('ws-port') !== undefined) usage('--no-ws and --ws-port contradict each other: pass one', command);
-  const given = <T>(name: string, read: (value: string, setting: { name: string }) => T): T | undefined => {
-    const value = text(name);
-    return value === undefined ? undefined : checked(() => read(value, { name: `--${name}` }));
-  };
+  const values = readFlags(command, START_FLAGS, argv);
+  if (values['no-ws'] === true && values['ws-port'] !== undefined) usage('--no-ws and --ws-port contradict each other: pass one', command);
+  const flag = <T>(name: string, read: (value: string, setting: Setting) => T): T | undefined => given(command, values, name, read);
   const overrides: ConfigOverrides = {
-    stompPort: given('port', port),
-    wsPort: values['no-ws'] === true ? null : given('ws-port', port),
-    host: given('host', nonEmptyString),
-    dataDir: given('data', nonEmptyString),
-    brokerName: given('name', nonEmptyString),
-    group: given('group', nonEmptyString),
-    maximumConnections: given('max-connections', positiveInteger),
-    maxFrameSize: given('max-frame-size', (v, s) => size(v, s, FRAME_BYTES_LIMIT)),
-    logLevel: given('log-level', logLevel),
+    stompPort: flag('port', port),
+    wsPort: values['no-ws'] === true ? null : flag('ws-port', port),
+    host: flag('host', nonEmptyString),
+    dataDir: flag('data', nonEmptyString),
+    brokerName: flag('name', nonEmptyString),
+    group: flag('group', nonEmptyString),
+    maximumConnections: flag('max-connections', positiveInteger),
+    maxFrameSize: flag('max-frame-size', (v, s) => size(v, s, FRAME_BYTES_LIMIT)),
+    logLevel: flag('log-level', logLevel),
     pretty,
   };
   return {
     help: values.help === true,
     version: values.version === true,
-    configFile: given('config', nonEmptyString),
+    configFile: flag('config', nonEmptyString),
     overrides: Object.freeze(Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined))),
   };
 }
 
-/** Left column of the flag list: `-h, --help` or `    --port N`, so long names line up. */
-function flagLabel(f: FlagSpec): string {
-  const long = `--${f.name}${f.value ? ` ${f.value}` : ''}`;
-  return f.short ? `-${f.short}, ${long}` : `    ${long}`;
-}
-
 export function startHelp(): string {
-  const width = Math.max(...START_FLAGS.map((f) => flagLabel(f).length)) + 2;
-  const lines = START_FLAGS.map((f) => `  ${flagLabel(f).padEnd(width)}${f.help}${f.default === undefined ? '' : ` (default ${f.default})`}`);
-  return [
-    'Usage: mini-amq start [flags]',
-    '',
-    'Runs a standalone broker: STOMP over TCP and over WebSocket, messages kept in a LevelDB store',
-    'in the data directory. No ZooKeeper is needed. Flags override the config file; a setting',
-    'neither gives takes the default shown. Stop it with Ctrl-C or SIGTERM: it closes connections',
-    'and flushes the store first (a second signal exits at once).',
-    '',
-    'Flags:',
-    ...lines,
-    '',
-    'Examples:',
-    '  mini-amq start',
-    '  mini-amq start --port 0 --ws-port 0 --data /tmp/amq1 --name broker1',
-    '  mini-amq start --config broker.json --log-level debug',
-    '',
-  ].join('\n');
+  return helpText({
+    usage: 'mini-amq start [flags]',
+    about: [
+      'Runs a standalone broker: STOMP over TCP and over WebSocket, messages kept in a LevelDB store',
+      'in the data directory. No ZooKeeper is needed. Flags override the config file; a setting',
+      'neither gives takes the default shown. Stop it with Ctrl-C or SIGTERM: it closes connections',
+      'and flushes the store first (a second signal exits at once).',
+    ],
+    flags: START_FLAGS,
+    examples: [
+      'mini-amq start',
+      'mini-amq start --port 0 --ws-port 0 --data /tmp/amq1 --name broker1',
+      'mini-amq start --config broker.json --log-level debug',
+    ],
+  });
 }
 
 export function mainHelp(): string {
@@ -142,15 +83,20 @@ export function mainHelp(): string {
     'mini-amq is a STOMP message broker: ActiveMQ Classic\'s broker and clustering, natively in Node.js.',
     '',
     'Commands:',
-    '  start          run a standalone broker (mini-amq start --help lists its flags)',
+    '  start          run a standalone broker',
+    '  produce        send messages to a queue or topic (ActiveMQ\'s `activemq producer`)',
+    '  consume        receive messages, counting lost and duplicated ones (`activemq consumer`)',
+    '  browse         list a queue\'s messages without consuming them (`activemq browse`)',
+    '  status         the broker\'s destinations and their counters (`activemq dstat`)',
     '  help [CMD]     show this help, or a command\'s',
+    '',
+    'mini-amq <command> --help lists the flags of a command with their defaults.',
     '',
     'Flags:',
     '  -h, --help     show this help',
     '      --version  print the version',
     '',
-    'Coming later: produce, consume, browse and status (issue 3), replication groups (issue 4),',
-    'network connectors (issue 5).',
+    'Coming later: replication groups (issue 4), network connectors (issue 5).',
     '',
   ].join('\n');
 }

@@ -1,0 +1,113 @@
+/**
+ * The broker's statistics answer (see commands/status.ts for how it is asked for) read and shown as
+ * `activemq dstat` shows it: a header block about the broker, then one row per destination. Pure: JSON
+ * text in, checked object and lines out. Keys this version does not know (the broker may add some, e.g.
+ * "members" with replication) are kept for --json and left out of the table.
+ */
+import { CliError } from './errors.js';
+import { formatBytes, formatUptime, table } from './display.js';
+
+/** One destination's counters as the broker reports them. */
+export interface DestinationStatistics {
+  readonly destination: string;
+  readonly pending: number;
+  readonly inflight: number;
+  readonly consumers: number;
+  readonly enqueued: number;
+  readonly dequeued: number;
+  readonly memoryBytes: number;
+}
+
+/** The statistics answer: the broker block plus one entry per destination. */
+export interface BrokerStatistics {
+  readonly brokerName: string;
+  readonly role: string;
+  readonly group: string | null;
+  readonly version: string;
+  readonly uptimeMs: number;
+  readonly connections: number;
+  readonly stompPort: number | null;
+  readonly wsPort: number | null;
+  readonly destinations: readonly DestinationStatistics[];
+}
+
+/** The temporary queue `mini-amq status` itself asks on (its own, or another status run's): noise in the table. */
+const STATUS_REPLY_QUEUE = /^\/(remote-)?temp-queue\/(.*:)?mini-amq-status$/;
+
+const COUNTERS = ['pending', 'inflight', 'consumers', 'enqueued', 'dequeued', 'memoryBytes'] as const;
+
+function bad(why: string): never {
+  throw new CliError('CLI_BAD_ANSWER', `the broker's statistics answer is not what mini-amq status expects: ${why}`);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function portOrNull(value: unknown, key: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (!isCount(value)) bad(`"${key}" must be a port number or null`);
+  return value;
+}
+
+/** Checks the answer's body; the parsed object is returned whole (unknown keys included) for --json. */
+export function readStatistics(body: string): BrokerStatistics & Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (error) {
+    bad(`not JSON (${(error as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('not a JSON object');
+  const o = raw as Record<string, unknown>;
+  if (typeof o.brokerName !== 'string') bad('"brokerName" must be a string');
+  if (typeof o.role !== 'string') bad('"role" must be a string');
+  if (o.group !== null && o.group !== undefined && typeof o.group !== 'string') bad('"group" must be a string or null');
+  if (!isCount(o.uptimeMs)) bad('"uptimeMs" must be a non-negative integer');
+  if (!isCount(o.connections)) bad('"connections" must be a non-negative integer');
+  if (!Array.isArray(o.destinations)) bad('"destinations" must be an array');
+  o.destinations.forEach((d: unknown, i) => {
+    if (typeof d !== 'object' || d === null || typeof (d as { destination?: unknown }).destination !== 'string') {
+      bad(`destinations[${i}] must be an object with a "destination" string`);
+    }
+    for (const key of COUNTERS) {
+      if (!isCount((d as Record<string, unknown>)[key])) bad(`destinations[${i}].${key} must be a non-negative integer`);
+    }
+  });
+  return {
+    ...o,
+    brokerName: o.brokerName,
+    role: o.role,
+    group: (o.group as string | null | undefined) ?? null,
+    version: typeof o.version === 'string' ? o.version : 'unknown',
+    uptimeMs: o.uptimeMs,
+    connections: o.connections,
+    stompPort: portOrNull(o.stompPort, 'stompPort'),
+    wsPort: portOrNull(o.wsPort, 'wsPort'),
+    destinations: o.destinations as DestinationStatistics[],
+  };
+}
+
+/** The dstat-like listing: broker block, then destinations sorted by name (status's own reply queue left out). */
+export function statusTable(s: BrokerStatistics & { readonly duplicatesDropped?: unknown }): string {
+  const ports = [s.stompPort === null ? null : `STOMP ${s.stompPort}`, s.wsPort === null ? null : `WebSocket ${s.wsPort}`]
+    .filter((p) => p !== null).join(', ') || 'none';
+  const block = table(['Broker', s.brokerName], [
+    ['Role', s.role],
+    ['Group', s.group ?? 'none'],
+    ['Version', s.version],
+    ['Uptime', formatUptime(s.uptimeMs)],
+    ['Connections', String(s.connections)],
+    ['Ports', ports],
+    // Not in the first version of the answer: shown when the broker reports it.
+    ...(isCount(s.duplicatesDropped) ? [['Duplicates dropped', String(s.duplicatesDropped)]] : []),
+  ]);
+  const rows = s.destinations
+    .filter((d) => !STATUS_REPLY_QUEUE.test(d.destination))
+    .sort((a, b) => a.destination.localeCompare(b.destination))
+    .map((d) => [d.destination, d.pending, d.inflight, d.consumers, d.enqueued, d.dequeued, formatBytes(d.memoryBytes)]);
+  const destinations = rows.length === 0
+    ? ['(no destinations yet)']
+    : table(['Name', 'Queue Size', 'In Flight #', 'Consumer #', 'Enqueue #', 'Dequeue #', 'Memory'], rows, ['Memory']);
+  return [...block, '', ...destinations, ''].join('\n');
+}
