@@ -10,6 +10,7 @@ import type { DurableSubscription, LogEntry, MessageKey, Store, StoredMessage } 
 import { BrokerError } from './errors.js';
 import { formatDestination, type DestinationName } from './destination.js';
 import { queued, type QueuedMessage } from './message.js';
+import { ProducerWindow, PRODUCERS_TRACKED_MAX, type ProducerRef, type TrackedProducer } from './producer-window.js';
 import { Queue, type QueueHost, type QueueStats } from './queue.js';
 import type { HeaderLookup, Selector } from './selector.js';
 
@@ -23,6 +24,8 @@ export interface ResolvedBrokerSettings {
   readonly maximumRedeliveries: number;
   readonly deadLetterQueue: string;
   readonly destinationMemoryLimit: number;
+  /** Producers whose de-duplication window is kept (ActiveMQ's name); default PRODUCERS_TRACKED_MAX. */
+  readonly maxFailoverProducersToTrack?: number;
 }
 
 /** One message to route, as a SEND produced it. */
@@ -30,6 +33,20 @@ export interface Outgoing {
   readonly destinations: readonly DestinationName[];
   readonly message: StoredMessage;
   readonly persistent: boolean;
+  /** Its producer and seq (amq-producer-* headers) when it has them: a send already accepted is dropped. */
+  readonly producer?: ProducerRef | null;
+}
+
+/** What the wiring around the broker knows and the broker does not (answered on the statistics destination). */
+export interface BrokerDescription {
+  /** 'standalone' without replication; a replication group's master or slave otherwise. */
+  readonly role: 'standalone' | 'master' | 'slave';
+  /** The replication group's name, or null. */
+  readonly group: string | null;
+  /** Open client connections. */
+  readonly connections: number;
+  readonly stompPort: number | null;
+  readonly wsPort: number | null;
 }
 
 /** A delivered message and the queue it came from: what an ACK or NACK refers to. */
@@ -69,6 +86,15 @@ export class Broker extends EventEmitter {
   private removeFlushScheduled = false;
   private readonly host: QueueHost;
   private failure: Error | null = null;
+  /** Producer de-duplication windows (producer-window.ts). */
+  readonly producers: ProducerWindow;
+  /** A `producer-forget` waits among the pending removes: flush them before a commit writes a window again. */
+  private forgetQueued = false;
+  private duplicates = 0;
+  /** When this broker was made, for its uptime (ms since the epoch). */
+  readonly startedAt = Date.now();
+  /** Set by the wiring (start.ts): what the statistics destination reports about the process around the broker. */
+  describe: () => BrokerDescription = () => ({ role: 'standalone', group: null, connections: 0, stompPort: null, wsPort: null });
 
   constructor(
     readonly settings: ResolvedBrokerSettings,
@@ -77,6 +103,7 @@ export class Broker extends EventEmitter {
     private readonly matchSelector: (selector: Selector, lookup: HeaderLookup) => boolean,
   ) {
     super();
+    this.producers = new ProducerWindow(settings.maxFailoverProducersToTrack ?? PRODUCERS_TRACKED_MAX);
     this.host = {
       store,
       expired: (q, m) => this.expire(q, m),
@@ -102,7 +129,10 @@ export class Broker extends EventEmitter {
       const name = storeQueue.slice('queue:'.length);
       this.queues.set(`/queue/${name}`, new Queue(`/queue/${name}`, storeQueue, this.host, this.settings.destinationMemoryLimit, count, state.lastIndex));
     }
-    this.log.info({ queues: this.queues.size, durableSubscriptions: this.durables.size, lastIndex: state.lastIndex }, 'store recovered');
+    // A bound lowered since the last run: the windows past it are forgotten on disk too.
+    const dropped = this.producers.load(state.producers);
+    if (dropped.length > 0) await this.store.append(dropped.map(([producerId]) => ({ kind: 'producer-forget', producerId }))).durable;
+    this.log.info({ queues: this.queues.size, durableSubscriptions: this.durables.size, producers: this.producers.size, lastIndex: state.lastIndex }, 'store recovered');
   }
 
   /** A unique, stable id in ActiveMQ's shape. */
@@ -281,12 +311,27 @@ export class Broker extends EventEmitter {
    * Routes sends and applies acks as ONE atomic store append (a transaction commit, or a single SEND),
    * then hands messages to their queues. Resolves when the append is durable: the receipt may go out.
    * Returns the queues written to, so the caller can apply producer flow control.
+   *
+   * Sends carrying a producer and seq go through the producer window in order: one already accepted is
+   * dropped (not routed, counted), and the commit then also waits for that original to be on disk, so
+   * its RECEIPT never promises more than the first one did. The windows of producers whose sends this
+   * commit stores ride in the same append, as `producer` entries (producer-window.ts).
    */
   commit(sends: readonly Outgoing[], acks: readonly Delivery[], senderConnection: string | null): { durable: Promise<void>; queues: Queue[] } {
     this.assertHealthy();
+    // A `producer-forget` still waiting among the removes must take a lower log index than this commit,
+    // which may write that producer's window again.
+    if (this.forgetQueued) this.flushRemoves();
+    // Decided first, applied after routing: a commit that fails to route (a temp destination gone, a
+    // limit) must leave the windows as they were, or a resend of its sends would be taken for a duplicate.
+    const { fresh, originals } = this.screenDuplicates(sends);
     const targets: Array<{ queue: Queue; m: QueuedMessage; entry: number }> = [];
     const entries: LogEntry[] = [];
-    for (const send of sends) {
+    /** Producers with a send stored by this commit: their windows are written with it. */
+    const storedProducers = new Set<string>();
+    sends.forEach((send, i) => {
+      if (!fresh[i]) return;
+      const storedBefore = entries.length;
       for (const d of send.destinations) {
         const message = send.destinations.length > 1 ? { ...send.message, destination: formatDestination(d) } : send.message;
         for (const queue of this.routeTargets(d, message, senderConnection)) {
@@ -296,23 +341,98 @@ export class Broker extends EventEmitter {
           if (stored) entries.push({ kind: 'enqueue', queue: queue.storeQueue!, message });
         }
       }
-    }
+      if (send.producer && entries.length > storedBefore) storedProducers.add(send.producer.id);
+    });
     for (const a of acks) if (a.m.key !== null) entries.push({ kind: 'remove', key: a.m.key });
+
+    const forgets = this.advanceWindows(sends, fresh);
+    // Forgets before windows: a producer dropped and taken back within this commit ends up stored, and
+    // one dropped after its send here has no window left to write.
+    const windows: Array<{ readonly producerId: string; readonly tracked: TrackedProducer }> = [];
+    for (const producerId of storedProducers) {
+      const tracked = this.producers.peek(producerId);
+      if (tracked !== undefined) windows.push({ producerId, tracked });
+    }
     let durable: Promise<void> = Promise.resolve();
     if (entries.length > 0) {
-      const result = this.store!.append(entries);
+      const windowEntries = windows.map((w): LogEntry => ({ kind: 'producer', producerId: w.producerId, seq: w.tracked.seq }));
+      let result;
+      try {
+        result = this.store!.append([...entries, ...forgets, ...windowEntries]);
+      } catch (err) {
+        // The windows already count these sends: the broker must stop rather than take resends for duplicates.
+        this.fail(err, 'writing to the store');
+        throw err;
+      }
       durable = result.durable;
       durable.catch((err) => this.fail(err, 'writing to the store'));
       for (const t of targets) {
         if (t.entry < 0) continue;
         t.m.key = { queue: t.queue.storeQueue!, priority: t.m.message.priority, seq: result.firstIndex + t.entry };
       }
+      for (const w of windows) {
+        w.tracked.stored = true;
+        w.tracked.durable = durable;
+      }
+    } else if (forgets.length > 0) {
+      // Nothing of this commit reaches the disk (non-persistent sends): the forgets need not hold it up.
+      for (const f of forgets) this.queueRemove(f);
+      this.forgetQueued = true;
     }
     const settled = this.settledWhenAcked(targets.filter((t) => t.entry >= 0).map((t) => t.m), durable);
     for (const t of targets) t.queue.accept(t.m, t.m.key === null ? undefined : durable);
     for (const a of acks) { a.queue.release(a.m); settle(a.m); }
-    return { durable: settled, queues: targets.map((t) => t.queue) };
+    const done = originals.length === 0 ? settled : Promise.all([settled, ...originals]).then(() => undefined);
+    return { durable: done, queues: targets.map((t) => t.queue) };
   }
+
+  /**
+   * Which sends are new, in order, against the windows as they stand and the sends before them in the
+   * same commit (a transaction may hold one seq twice), and what each duplicate's RECEIPT must wait for:
+   * the write of its producer's last stored send (an original in this very commit is covered by the
+   * commit's own write). Changes nothing.
+   */
+  private screenDuplicates(sends: readonly Outgoing[]): { fresh: boolean[]; originals: Array<Promise<void>> } {
+    const highest = new Map<string, number>();
+    const originals: Array<Promise<void>> = [];
+    const fresh = sends.map((send) => {
+      const p = send.producer ?? null;
+      if (p === null) return true;
+      const tracked = this.producers.peek(p.id);
+      if (p.seq <= (highest.get(p.id) ?? tracked?.seq ?? 0)) {
+        if (tracked !== undefined) originals.push(tracked.durable);
+        return false;
+      }
+      highest.set(p.id, p.seq);
+      return true;
+    });
+    return { fresh, originals };
+  }
+
+  /**
+   * Applies a screened commit to the windows: accepted seqs advance them, duplicates count as a use and
+   * are counted. Returns the forgets the store needs: producers pushed out whose window it holds.
+   */
+  private advanceWindows(sends: readonly Outgoing[], fresh: readonly boolean[]): LogEntry[] {
+    const forgets: LogEntry[] = [];
+    sends.forEach((send, i) => {
+      const p = send.producer ?? null;
+      if (p === null) return;
+      if (fresh[i]) {
+        for (const [producerId, dropped] of this.producers.accept(p)) {
+          if (dropped.stored) forgets.push({ kind: 'producer-forget', producerId });
+        }
+        return;
+      }
+      this.duplicates++;
+      this.producers.touch(p.id);
+      this.log.debug({ producerId: p.id, seq: p.seq, destination: send.message.destination }, 'dropped a duplicate send');
+    });
+    return forgets;
+  }
+
+  /** SENDs dropped as duplicates since start (their producer had already sent that seq). */
+  get duplicatesDropped(): number { return this.duplicates; }
 
   /**
    * A persistent message that every consumer it went to has already acked has nothing left to lose, so
@@ -368,6 +488,7 @@ export class Broker extends EventEmitter {
 
   private flushRemoves(): void {
     this.removeFlushScheduled = false;
+    this.forgetQueued = false;
     if (this.pendingRemoves.length === 0 || this.store === null || this.failure !== null) { this.pendingRemoves = []; return; }
     const entries = this.pendingRemoves;
     this.pendingRemoves = [];

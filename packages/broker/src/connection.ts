@@ -10,8 +10,11 @@ import type { HeaderList, StoredMessage } from '@mini-amq/store';
 import type { Broker, Delivery, Outgoing } from './broker.js';
 import { BrokerError, badFrame } from './errors.js';
 import { formatDestination, parseDestination, parseDestinationList, type DestinationName } from './destination.js';
+import { BROKER_VERSION } from './options.js';
+import { producerOf } from './producer-window.js';
 import type { Queue } from './queue.js';
 import { compileSelector, type Selector } from './selector.js';
+import { statisticsAnswer, statisticsQuery, type StatisticsQuery } from './statistics.js';
 import { PREFETCH_MAX, representableIn10, Subscription, type AckMode, type SubscriptionOwner, type Unacked } from './subscription.js';
 import type { Transport } from './transport.js';
 
@@ -33,7 +36,7 @@ export const HEARTBEAT_MIN_MS = 100;
 export const HEARTBEAT_GRACE_MULTIPLIER = 1.5;
 /** Headers a SEND carries that describe the frame, not the message; they are not stored. */
 const FRAME_ONLY_HEADERS = new Set(['destination', 'receipt', 'transaction', 'content-length', 'persistent', 'priority', 'expires', 'message-id', 'subscription', 'ack', 'redelivered', 'timestamp']);
-const SERVER_NAME = 'mini-amq/0.1.0';
+const SERVER_NAME = `mini-amq/${BROKER_VERSION}`;
 
 export interface ConnectionSettings {
   readonly users: ReadonlyArray<{ readonly username: string; readonly password: string }>;
@@ -286,6 +289,12 @@ export class StompConnection implements SubscriptionOwner {
   private onSend(frame: Frame): Promise<void> | void {
     const destinationText = required(frame, 'destination');
     const destinations = parseDestinationList(destinationText, this.id);
+    const queries = destinations.map(statisticsQuery);
+    if (queries.some((q) => q !== null)) {
+      if (destinations.length > 1) throw badFrame(`a statistics destination cannot be part of a composite destination (${destinationText.slice(0, 256)})`);
+      this.answerStatistics(frame, destinationText, queries[0]!);
+      return;
+    }
     const persistent = header(frame, 'persistent') === 'true';
     const priority = intHeader(frame, 'priority', 4, 0, 9);
     const expires = intHeader(frame, 'expires', 0, 0, Number.MAX_SAFE_INTEGER);
@@ -305,7 +314,8 @@ export class StompConnection implements SubscriptionOwner {
     if (destinations.length === 1 && destinations[0]!.kind.startsWith('temp')) {
       (message as { destination: string }).destination = formatDestination(destinations[0]!);
     }
-    const outgoing: Outgoing = { destinations, message, persistent };
+    // Stored with the message, headers and all: a network bridge forwards them so the next broker de-duplicates too.
+    const outgoing: Outgoing = { destinations, message, persistent, producer: producerOf(headers) };
     const tx = this.transactionOf(frame);
     if (tx !== null) {
       tx.bytes += frame.body.length;
@@ -322,6 +332,29 @@ export class StompConnection implements SubscriptionOwner {
     this.applyFlowControl(queues);
     if (!persistent) return;
     return this.trackUnconfirmed(frame.body.length, durable);
+  }
+
+  /**
+   * A SEND to a statistics destination (statistics.ts) is a question, not a message: the answer goes at
+   * once, non-persistent, to its reply-to, routed as any message so a temporary queue works. It is a read,
+   * so a `transaction` header does not hold it back.
+   */
+  private answerStatistics(frame: Frame, requested: string, query: StatisticsQuery): void {
+    const replyTo = header(frame, 'reply-to');
+    if (replyTo === undefined || replyTo === '') {
+      throw badFrame(`a SEND to ${requested.slice(0, 256)} asks for statistics and needs a reply-to header naming the destination to answer to`);
+    }
+    const to = parseDestination(replyTo, this.id);
+    if (statisticsQuery(to) !== null) throw badFrame(`reply-to ${replyTo.slice(0, 256)} is itself a statistics destination`);
+    const headers: HeaderList = [['content-type', 'application/json']];
+    // [JMS request/reply] the answer carries the request's correlation-id, so a client can match them.
+    const correlationId = header(frame, 'correlation-id');
+    if (correlationId !== undefined) headers.push(['correlation-id', correlationId]);
+    const message: StoredMessage = {
+      messageId: this.broker.newMessageId(), destination: formatDestination(to), headers,
+      body: statisticsAnswer(this.broker, query, Date.now()), priority: 4, expires: 0, timestamp: Date.now(),
+    };
+    this.broker.commit([{ destinations: [to], message, persistent: false }], [], this.id);
   }
 
   private checkUsable(d: DestinationName): void {

@@ -6,8 +6,12 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '@mini-amq/store';
+import { PRODUCERS_TRACKED_MAX } from './producer-window.js';
 
 export const MiB = 1024 * 1024;
+
+/** This broker's version, as the CONNECTED frame's `server` header and the statistics destination report it. */
+export const BROKER_VERSION = '0.1.0';
 
 export interface UserCredential { readonly username: string; readonly password: string }
 
@@ -40,6 +44,13 @@ export interface BrokerOptions {
   readonly destinationMemoryLimit?: number;
   /** A consumer's default prefetch when SUBSCRIBE has no `activemq.prefetchSize` (queues: 1000). */
   readonly defaultPrefetch?: number;
+  /**
+   * Producers whose de-duplication window is kept ([ActiveMQ: maxFailoverProducersToTrack], default 2048
+   * there, PRODUCERS_TRACKED_MAX here); the least recently used are forgotten past it.
+   */
+  readonly maxFailoverProducersToTrack?: number;
+  /** The replication group this broker belongs to, or null; reported by the statistics destination. */
+  readonly group?: string | null;
   /** pino logger; a silent one when absent. */
   readonly logger?: Logger;
 }
@@ -59,4 +70,6 @@ export const BROKER_DEFAULTS = Object.freeze({
   deadLetterQueue: 'ActiveMQ.DLQ',
   destinationMemoryLimit: 64 * MiB,
   defaultPrefetch: 1000,
+  maxFailoverProducersToTrack: PRODUCERS_TRACKED_MAX,
+  group: null as string | null,
 });

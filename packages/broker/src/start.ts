@@ -28,6 +28,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     {
       brokerName: o.brokerName, maximumRedeliveries: o.maximumRedeliveries,
       deadLetterQueue: o.deadLetterQueue, destinationMemoryLimit: o.destinationMemoryLimit,
+      maxFailoverProducersToTrack: o.maxFailoverProducersToTrack,
     },
     store, log, (selector, lookup) => selector.matches(lookup),
   );
@@ -44,6 +45,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     await store.close().catch(() => {});
     throw err;
   }
+  // Replication will report master or slave here; until then a broker stands alone.
+  broker.describe = () => ({
+    role: 'standalone', group: o.group, connections: server.connectionCount, stompPort: server.stompPort, wsPort: server.wsPort,
+  });
   let closed: Promise<void> | null = null;
   return {
     brokerName: o.brokerName,

@@ -10,6 +10,7 @@
  * | message    | 0x02 | u16 BE queue byte length, queue UTF-8, u8 (9 - priority), u64 BE seq | message tuple (no priority)   |
  * | live       | 0x03 | exactly as message                                                | number: its redelivery count     |
  * | durable    | 0x04 | u16 BE clientId byte length, clientId UTF-8, name UTF-8           | subscription tuple               |
+ * | producer   | 0x05 | producer id UTF-8 (the rest of the key)                           | producer tuple: [seq, log index] |
  *
  * | meta id | 0x01 format version | 0x02 last log index | 0x03 first log index kept |
  *
@@ -24,24 +25,37 @@
  *   instead of ~1 GB, clearing a queue finds its keys the same way, and a redelivery count is checked for
  *   liveness without touching a body. It costs one ~35-byte put per enqueue (a remove deletes it
  *   alongside the message). A page-in reads the same range in both spaces and pairs them one to one.
+ * - A producer's de-duplication window is one key per producer id, overwritten by each `producer` entry
+ *   and deleted by `producer-forget`, so the space never holds more than the broker tracks and open() reads
+ *   it whole. The value keeps the index of the entry that wrote it: LevelDB returns the space in id order,
+ *   and the index restores the order of recency the broker forgets by (least recently written first).
  * - u64 indexes are written as two u32 halves: JavaScript numbers are exact to 2^53, far past any log.
  */
 import assert from 'node:assert/strict';
 import type { MessageKey } from './types.js';
-import { CLIENT_ID_BYTES_MAX, PRIORITY_MAX, QUEUE_NAME_BYTES_MAX, QUEUE_PREFIX_CACHE_ENTRIES_MAX } from './limits.js';
+import { CLIENT_ID_BYTES_MAX, PRIORITY_MAX, PRODUCER_ID_BYTES_MAX, QUEUE_NAME_BYTES_MAX, QUEUE_PREFIX_CACHE_ENTRIES_MAX } from './limits.js';
 
 export const SPACE_META = 0x00;
 export const SPACE_LOG = 0x01;
 export const SPACE_MESSAGE = 0x02;
 export const SPACE_LIVE = 0x03;
 export const SPACE_DURABLE = 0x04;
+export const SPACE_PRODUCER = 0x05;
 
 export const META_FORMAT_VERSION = 0x01;
 export const META_LAST_INDEX = 0x02;
 export const META_LOG_FIRST_INDEX = 0x03;
 
-/** Bumped whenever a key or value layout changes; open() refuses other versions. */
-export const FORMAT_VERSION = 1;
+/**
+ * Bumped whenever a key or value layout changes; open() refuses other versions, except the ones listed in
+ * FORMAT_VERSIONS_UPGRADABLE. Format 2 added the producer space and the producer log records.
+ */
+export const FORMAT_VERSION = 2;
+/**
+ * Older formats this build opens by rewriting the version: format 1 lacks only the producer space, which
+ * reads as "no producer tracked". An older build refuses format 2, whose log it could not decode.
+ */
+export const FORMAT_VERSIONS_UPGRADABLE: readonly number[] = [1];
 
 export type MessageSpace = typeof SPACE_MESSAGE | typeof SPACE_LIVE;
 
@@ -188,4 +202,19 @@ export function durableKey(clientId: string, name: string): Buffer {
   key.write(clientId, 3, 'utf8');
   key.write(name, 3 + idLength, 'utf8');
   return key;
+}
+
+/** Key of one producer's de-duplication window. */
+export function producerKey(producerId: string): Buffer {
+  const length = Buffer.byteLength(producerId, 'utf8');
+  assert(length >= 1 && length <= PRODUCER_ID_BYTES_MAX, `producer id is ${length} bytes, it must be 1 to ${PRODUCER_ID_BYTES_MAX}`);
+  const key = Buffer.allocUnsafe(1 + length);
+  key[0] = SPACE_PRODUCER;
+  key.write(producerId, 1, 'utf8');
+  return key;
+}
+
+export function producerIdOf(key: Buffer): string {
+  assert(key.length >= 2 && key[0] === SPACE_PRODUCER, 'not a producer key');
+  return key.toString('utf8', 1);
 }

@@ -27,12 +27,23 @@ import {
   logKey,
   messageKey,
   priorityRange,
+  producerKey,
   queueNameOf,
   queueRange,
   seqOf,
 } from './keys.js';
 import { BATCH_BYTES_MAX, BATCH_ENTRIES_MAX, LEVELDB_FILE_BYTES, LEVELDB_OPEN_FILES_MAX, LEVELDB_WRITE_BUFFER_BYTES, LOG_TAIL_ENTRIES_MAX } from './limits.js';
-import { assertEntry, decodeLogRecord, decodeMessage, decodeNumber, encodeLogRecord, encodeMessage, encodeNumber, encodeSubscription } from './records.js';
+import {
+  assertEntry,
+  decodeLogRecord,
+  decodeMessage,
+  decodeNumber,
+  encodeLogRecord,
+  encodeMessage,
+  encodeNumber,
+  encodeProducer,
+  encodeSubscription,
+} from './records.js';
 import { recover, type Db } from './recovery.js';
 import type {
   AppendResult,
@@ -160,7 +171,7 @@ export class LevelStore implements Store {
       this.logFirstIndex = recovered.logFirstIndex;
       for (const s of recovered.subscriptions) this.subscriptions.set(subscriptionId(s.clientId, s.name), s);
       this.state = 'open';
-      return { queues: recovered.queues, durableSubscriptions: recovered.subscriptions, lastIndex: recovered.lastIndex };
+      return { queues: recovered.queues, durableSubscriptions: recovered.subscriptions, producers: recovered.producers, lastIndex: recovered.lastIndex };
     } catch (err) {
       this.state = 'closed';
       this.db = null;
@@ -257,6 +268,13 @@ export class LevelStore implements Store {
           subscriptions.set(id, null);
           return;
         }
+        // A window is overwritten whole, so neither needs the disk: the last write of a batch wins.
+        case 'producer':
+          put(producerKey(entry.producerId), encodeProducer(entry.seq, index));
+          return;
+        case 'producer-forget':
+          del(producerKey(entry.producerId));
+          return;
       }
     });
     return { ops, deferred, bytes, subscriptions };

@@ -15,6 +15,18 @@ export const QUEUE_NAME_BYTES_MAX = 0xffff;
 export const CLIENT_ID_BYTES_MAX = 0xffff;
 
 /**
+ * Bytes of one producer id (the failover client's `amq-producer-id`, e.g. `ID:` and a UUID, ~40 bytes).
+ * It is a whole key after the space byte; a larger bound would only let a client make large keys.
+ */
+export const PRODUCER_ID_BYTES_MAX = 1024;
+/**
+ * Producer windows the store holds, and so the most open() reads back: ~64 bytes each on disk, so at most
+ * ~4 MiB read once at start. The broker's own bound (maxFailoverProducersToTrack) must not exceed it, and
+ * it deletes windows past that bound, so a larger count on disk means a damaged store.
+ */
+export const PRODUCER_WINDOWS_MAX = 65_536;
+
+/**
  * Log records kept for replicas to catch up from. A replica further behind gets a snapshot instead.
  * 100k entries are 2–5 s of traffic at the 20–50k msg/s a broker is built for, long enough to ride out a
  * replica's restart or a short partition, and cost ~5 MB on disk because enqueue records are references.

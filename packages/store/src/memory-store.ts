@@ -36,6 +36,8 @@ export class MemoryVolume {
   /** queue → priority → seq → message; a Map iterates in insertion order, which is seq order here. */
   readonly queues = new Map<string, Map<number, Map<number, LiveMessage>>>();
   readonly subscriptions = new Map<string, DurableSubscription>();
+  /** Producer windows: id → seq; insertion order is the order of their last write, as LevelStore recovers it. */
+  readonly producers = new Map<string, number>();
   readonly log: IndexedLogRecord[] = [];
   lastIndex = 0;
   logFirstIndex = 1;
@@ -104,7 +106,7 @@ export class MemoryStore implements Store {
       for (const messages of byPriority.values()) count += messages.size;
       queues.set(queue, count);
     }
-    return { queues, durableSubscriptions: [...v.subscriptions.values()], lastIndex: v.lastIndex };
+    return { queues, durableSubscriptions: [...v.subscriptions.values()], producers: new Map(v.producers), lastIndex: v.lastIndex };
   }
 
   append(entries: readonly LogEntry[]): AppendResult {
@@ -212,6 +214,14 @@ export class MemoryStore implements Store {
         if (sub !== undefined) v.queues.delete(sub.queue);
         return;
       }
+      case 'producer':
+        // Deleted first so the id moves to the end: the map stays in order of last write.
+        v.producers.delete(entry.producerId);
+        v.producers.set(entry.producerId, entry.seq);
+        return;
+      case 'producer-forget':
+        v.producers.delete(entry.producerId);
+        return;
     }
   }
 

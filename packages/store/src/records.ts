@@ -8,6 +8,7 @@
  * | message      | [messageId, destination, [name, value, name, value, …], body, expires, timestamp] |
  * | log record   | [kind code, …fields] (codes below; an enqueue is [1, queue, priority, messageId]) |
  * | subscription | [clientId, name, destination, selector, queue]                        |
+ * | producer     | [seq, log index of the entry that wrote it]                           |
  * | count, meta  | a number                                                              |
  *
  * A message's priority lives in its key only, and an enqueue's seq is its log index, so neither is stored
@@ -16,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { Packr } from 'msgpackr';
 import { StoreError } from './errors.js';
-import { PRIORITY_MAX } from './limits.js';
+import { PRIORITY_MAX, PRODUCER_ID_BYTES_MAX } from './limits.js';
 import type { DurableSubscription, HeaderList, LogEntry, LogRecord, MessageKey, StoredMessage } from './types.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -26,6 +27,8 @@ const KIND_REMOVE = 2;
 const KIND_REDELIVERED = 3;
 const KIND_DURABLE_ADD = 4;
 const KIND_DURABLE_REMOVE = 5;
+const KIND_PRODUCER = 6;
+const KIND_PRODUCER_FORGET = 7;
 
 function corrupt(what: string, cause?: unknown): StoreError {
   return new StoreError('STORE_CORRUPTION', `undecodable ${what} in the store`, { cause });
@@ -97,6 +100,17 @@ export function decodeSubscription(value: Buffer): DurableSubscription {
   return { clientId: t[0] as string, name: t[1] as string, destination: t[2] as string, selector: t[3] as string, queue: t[4] as string };
 }
 
+/** A producer window's value: its seq and the index of the entry that wrote it (see keys.ts). */
+export function encodeProducer(seq: number, index: number): Buffer {
+  return packr.pack([seq, index]);
+}
+
+export function decodeProducer(value: Buffer): { seq: number; index: number } {
+  const t = tuple(value, 'producer window', 2);
+  if (!t.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1)) throw corrupt('producer window');
+  return { seq: t[0] as number, index: t[1] as number };
+}
+
 /** The log record of one entry; an enqueue keeps only a reference to its live message (see types.ts LogRecord). */
 export function encodeLogRecord(entry: LogEntry, index: number): Buffer {
   switch (entry.kind) {
@@ -112,6 +126,10 @@ export function encodeLogRecord(entry: LogEntry, index: number): Buffer {
     }
     case 'durable-remove':
       return packr.pack([KIND_DURABLE_REMOVE, entry.clientId, entry.name]);
+    case 'producer':
+      return packr.pack([KIND_PRODUCER, entry.producerId, entry.seq]);
+    case 'producer-forget':
+      return packr.pack([KIND_PRODUCER_FORGET, entry.producerId]);
     default:
       return assert.fail(`unknown log entry kind at index ${index}: ${(entry as { kind: unknown }).kind}`);
   }
@@ -135,6 +153,10 @@ export function decodeLogRecord(value: Buffer, index: number): LogRecord {
       };
     case KIND_DURABLE_REMOVE:
       return { kind: 'durable-remove', clientId: t[1] as string, name: t[2] as string };
+    case KIND_PRODUCER:
+      return { kind: 'producer', producerId: t[1] as string, seq: t[2] as number };
+    case KIND_PRODUCER_FORGET:
+      return { kind: 'producer-forget', producerId: t[1] as string };
     default:
       throw corrupt(`log record ${index}`);
   }
@@ -145,6 +167,13 @@ function assertKey(k: MessageKey, lastIndex: number): void {
   assert(Number.isInteger(k.priority) && k.priority >= 0 && k.priority <= PRIORITY_MAX, `priority must be 0–${PRIORITY_MAX}, got ${k.priority}`);
   // A seq is the log index of an enqueue, so a key naming a seq not yet handed out is a broker bug.
   assert(Number.isSafeInteger(k.seq) && k.seq >= 1 && k.seq <= lastIndex, `message key seq ${k.seq} is not an index already appended (last ${lastIndex})`);
+}
+
+function assertProducerId(id: string): void {
+  assert(typeof id === 'string', 'a producer entry needs a producer id');
+  const length = Buffer.byteLength(id, 'utf8');
+  // The broker tracks only ids that fit (see its producer window), so a longer one is a broker bug.
+  assert(length >= 1 && length <= PRODUCER_ID_BYTES_MAX, `producer id is ${length} bytes, it must be 1 to ${PRODUCER_ID_BYTES_MAX}`);
 }
 
 /**
@@ -176,6 +205,13 @@ export function assertEntry(entry: LogEntry, index: number): void {
     }
     case 'durable-remove':
       assert(typeof entry.clientId === 'string' && typeof entry.name === 'string', 'durable-remove needs clientId and name');
+      return;
+    case 'producer':
+      assertProducerId(entry.producerId);
+      assert(Number.isSafeInteger(entry.seq) && entry.seq >= 1, `producer seq must be a positive integer, got ${entry.seq}`);
+      return;
+    case 'producer-forget':
+      assertProducerId(entry.producerId);
       return;
     default:
       assert.fail(`unknown log entry kind: ${(entry as { kind: unknown }).kind}`);

@@ -1,5 +1,6 @@
 /**
- * What LevelStore.open() reads back: the log position, per-queue live counts and durable subscriptions.
+ * What LevelStore.open() reads back: the log position, per-queue live counts, durable subscriptions and
+ * producer windows (each bounded: PRODUCER_WINDOWS_MAX).
  * Small by design: the backlog stays on disk, and counting it reads keys of the bodies-free live space
  * (keys.ts), so a million messages cost a key scan, not a gigabyte of bodies.
  */
@@ -8,21 +9,24 @@ import { StoreError } from './errors.js';
 import {
   FORMAT_VERSION,
   FORMAT_VERSION_KEY,
+  FORMAT_VERSIONS_UPGRADABLE,
   LAST_INDEX_KEY,
   LOG_FIRST_INDEX_KEY,
   SPACE_DURABLE,
   SPACE_LIVE,
   SPACE_LOG,
+  SPACE_PRODUCER,
   isMessageKeyShape,
   logIndexOf,
   logKey,
+  producerIdOf,
   queueNameOf,
   queuePrefixLength,
   seqOf,
   spaceRange,
 } from './keys.js';
-import { OPEN_SCAN_CHUNK_KEYS } from './limits.js';
-import { decodeNumber, decodeSubscription, encodeNumber } from './records.js';
+import { OPEN_SCAN_CHUNK_KEYS, PRODUCER_WINDOWS_MAX } from './limits.js';
+import { decodeNumber, decodeProducer, decodeSubscription, encodeNumber } from './records.js';
 import type { DurableSubscription } from './types.js';
 
 export type Db = Level<Buffer, Buffer>;
@@ -32,6 +36,8 @@ export interface Recovered {
   readonly logFirstIndex: number;
   readonly queues: Map<string, number>;
   readonly subscriptions: DurableSubscription[];
+  /** Producer id → highest seq stored, least recently written first. */
+  readonly producers: Map<string, number>;
 }
 
 /** Reads (or, for an empty directory, writes) the meta, trims the log tail to `logTailMax`, counts, loads. */
@@ -40,7 +46,8 @@ export async function recover(db: Db, directory: string, logTailMax: number): Pr
   const logFirstIndex = await trimLog(db, lastIndex, recorded, logTailMax);
   const queues = await countQueues(db, lastIndex);
   const subscriptions = (await db.iterator(spaceRange(SPACE_DURABLE)).all()).map(([, value]) => decodeSubscription(value));
-  return { lastIndex, logFirstIndex, queues, subscriptions };
+  const producers = await readProducers(db, directory, lastIndex);
+  return { lastIndex, logFirstIndex, queues, subscriptions, producers };
 }
 
 async function readMeta(db: Db, directory: string): Promise<{ lastIndex: number; logFirstIndex: number }> {
@@ -59,7 +66,12 @@ async function readMeta(db: Db, directory: string): Promise<{ lastIndex: number;
     );
     return { lastIndex: 0, logFirstIndex: 1 };
   }
-  const found = decodeNumber(version, 'format version');
+  let found = decodeNumber(version, 'format version');
+  if (FORMAT_VERSIONS_UPGRADABLE.includes(found)) {
+    // What changed since is additive (keys.ts), so the upgrade is the version alone.
+    await db.put(FORMAT_VERSION_KEY, encodeNumber(FORMAT_VERSION), { sync: true });
+    found = FORMAT_VERSION;
+  }
   if (found !== FORMAT_VERSION) {
     throw new StoreError('STORE_CORRUPTION', `${directory} was written in store format ${found}; this build reads format ${FORMAT_VERSION}`);
   }
@@ -125,4 +137,21 @@ async function countQueues(db: Db, lastIndex: number): Promise<Map<string, numbe
     await it.close();
   }
   return counts;
+}
+
+/**
+ * The producer windows in the order they were last written. A bounded read: the broker keeps the space
+ * within its own bound, itself at most PRODUCER_WINDOWS_MAX, so a space larger than that is damage.
+ */
+async function readProducers(db: Db, directory: string, lastIndex: number): Promise<Map<string, number>> {
+  const rows = await db.iterator({ ...spaceRange(SPACE_PRODUCER), limit: PRODUCER_WINDOWS_MAX + 1 }).all();
+  if (rows.length > PRODUCER_WINDOWS_MAX) {
+    throw new StoreError('STORE_CORRUPTION', `${directory} holds more than ${PRODUCER_WINDOWS_MAX} producer windows, more than any broker tracks`);
+  }
+  const windows = rows.map(([key, value]) => ({ id: producerIdOf(key), ...decodeProducer(value) }));
+  for (const w of windows) {
+    if (w.index > lastIndex) throw new StoreError('STORE_CORRUPTION', `the window of producer ${w.id} was written at index ${w.index}, past the last log index ${lastIndex}`);
+  }
+  windows.sort((a, b) => a.index - b.index);
+  return new Map(windows.map((w) => [w.id, w.seq]));
 }

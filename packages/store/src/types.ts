@@ -49,7 +49,15 @@ export type LogEntry =
   | { readonly kind: 'remove'; readonly key: MessageKey }
   | { readonly kind: 'redelivered'; readonly key: MessageKey; readonly count: number }
   | { readonly kind: 'durable-add'; readonly subscription: DurableSubscription }
-  | { readonly kind: 'durable-remove'; readonly clientId: string; readonly name: string };
+  | { readonly kind: 'durable-remove'; readonly clientId: string; readonly name: string }
+  /**
+   * The highest sequence number stored from one producer (its `amq-producer-seq`): the broker's
+   * de-duplication window, appended in the same call as the enqueues it covers so that the messages and
+   * the window land (or are lost) together. A later entry for the same producer replaces it.
+   */
+  | { readonly kind: 'producer'; readonly producerId: string; readonly seq: number }
+  /** The broker stopped tracking a producer (its bound on producers tracked): its window is deleted. */
+  | { readonly kind: 'producer-forget'; readonly producerId: string };
 
 export interface AppendResult {
   /** Log index of the first entry; entry i of the call has index firstIndex + i. */
@@ -71,6 +79,12 @@ export interface RecoveredState {
   /** Live message count per store queue. */
   readonly queues: ReadonlyMap<string, number>;
   readonly durableSubscriptions: readonly DurableSubscription[];
+  /**
+   * The producer windows (producer id → highest seq stored), least recently written first, so the broker
+   * can rebuild its least-recently-used order. At most PRODUCER_WINDOWS_MAX: the broker forgets producers
+   * past its own (smaller) bound with `producer-forget` entries.
+   */
+  readonly producers: ReadonlyMap<string, number>;
   /** Index of the last entry in the log, 0 for an empty store. */
   readonly lastIndex: number;
 }

@@ -8,11 +8,15 @@ import {
   decodeMessageKey,
   durableKey,
   inSpace,
+  SPACE_PRODUCER,
   logIndexOf,
   logKey,
   messageKey,
   priorityRange,
+  producerIdOf,
+  producerKey,
   queueRange,
+  spaceRange,
 } from '../src/keys.js';
 import type { MessageKey } from '../src/types.js';
 
@@ -90,5 +94,15 @@ describe('keys', () => {
 
   it('tell durable subscriptions apart even when one name runs into the next', () => {
     expect(durableKey('ab', 'c').equals(durableKey('a', 'bc'))).toBe(false);
+  });
+
+  it('keep producer windows in their own space, keyed by the whole id', () => {
+    for (const id of ['ID:a', 'ID:a:1', 'ünïcødé 🚀', '\u0000']) {
+      const key = producerKey(id);
+      expect(producerIdOf(key)).toBe(id);
+      expect(inRange(key, spaceRange(SPACE_PRODUCER))).toBe(true);
+    }
+    expect(() => producerKey('')).toThrow(/producer id/);
+    expect(() => producerKey('x'.repeat(1025))).toThrow(/producer id/);
   });
 });

@@ -6,9 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FORMAT_VERSION_KEY, LAST_INDEX_KEY, SPACE_LIVE, SPACE_MESSAGE, inSpace, logKey, messageKey } from '../src/keys.js';
+import { FORMAT_VERSION, FORMAT_VERSION_KEY, LAST_INDEX_KEY, SPACE_LIVE, SPACE_MESSAGE, inSpace, logKey, messageKey, producerKey } from '../src/keys.js';
 import { LevelStore, type LevelStoreOptions } from '../src/level-store.js';
-import { encodeNumber } from '../src/records.js';
+import { PRODUCER_WINDOWS_MAX } from '../src/limits.js';
+import { decodeNumber, encodeNumber, encodeProducer } from '../src/records.js';
 import type { AppendResult, LogEntry } from '../src/types.js';
 import { enqueue, expectStoreError, message, turn } from './store-suite.js';
 
@@ -178,6 +179,43 @@ describe('LevelStore on disk', () => {
     await raw((db) => db.put(FORMAT_VERSION_KEY, encodeNumber(99)));
     const err = await expectStoreError(new LevelStore({ directory: dir }).open(), 'STORE_CORRUPTION');
     expect(err.message).toMatch(/format 99/);
+  });
+
+  it('opens a format 1 store (before producer windows) and upgrades its version', async () => {
+    let { store } = await open();
+    await store.append([enqueue('q', 'a')]).durable;
+    await store.close();
+    await raw((db) => db.put(FORMAT_VERSION_KEY, encodeNumber(1)));
+    let recovered;
+    ({ store, recovered } = await open());
+    expect([...recovered.producers]).toEqual([]);
+    expect(recovered.queues.get('q')).toBe(1);
+    await store.close();
+    await raw(async (db) => expect(decodeNumber((await db.get(FORMAT_VERSION_KEY))!, 'version')).toBe(FORMAT_VERSION));
+  });
+
+  it('reads producer windows back boundedly and reports more than any broker keeps as corruption', async () => {
+    let { store } = await open();
+    await store.append([enqueue('q', 'a'), { kind: 'producer', producerId: 'ID:p', seq: 3 }]).durable;
+    await store.close();
+    // A window written past the end of the log cannot be real.
+    await raw((db) => db.put(producerKey('ID:q'), encodeProducer(1, 9)));
+    let err = await expectStoreError(new LevelStore({ directory: dir }).open(), 'STORE_CORRUPTION');
+    expect(err.message).toMatch(/ID:q/);
+    await raw(async (db) => {
+      const batch = db.batch();
+      for (let i = 0; i < PRODUCER_WINDOWS_MAX + 1; i++) batch.put(producerKey(`ID:${i}`), encodeProducer(1, 2));
+      await batch.write();
+    });
+    err = await expectStoreError(new LevelStore({ directory: dir }).open(), 'STORE_CORRUPTION');
+    expect(err.message).toMatch(/more than 65536 producer windows/);
+    await raw(async (db) => {
+      await db.clear({ gte: producerKey('ID:0'), lt: producerKey('ID:999999') });
+      await db.del(producerKey('ID:q'));
+    });
+    let recovered;
+    ({ store, recovered } = await open());
+    expect([...recovered.producers]).toEqual([['ID:p', 3]]);
   });
 
   it('refuses a log that does not end at the recorded last index', async () => {

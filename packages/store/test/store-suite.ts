@@ -90,8 +90,51 @@ export function storeSuite(name: string, makeStore: (dir: string, opts?: SuiteSt
       expect(recovered.lastIndex).toBe(0);
       expect([...recovered.queues]).toEqual([]);
       expect(recovered.durableSubscriptions).toEqual([]);
+      expect([...recovered.producers]).toEqual([]);
       expect(await store.readQueue('q', 4, 0, 10)).toEqual([]);
       expect(await store.readLog(1, 10)).toEqual([]);
+    });
+
+    it('keeps producer windows: the latest write wins, a forget deletes, open() lists them least recently written first', async () => {
+      const producer = (producerId: string, seq: number): LogEntry => ({ kind: 'producer', producerId, seq });
+      const forget = (producerId: string): LogEntry => ({ kind: 'producer-forget', producerId });
+      let { store } = await open();
+      await store.append([enqueue('q', 'a1'), producer('ID:a', 1)]).durable;
+      store.append([enqueue('q', 'b1'), producer('ID:b', 1)]);
+      store.append([enqueue('q', 'c1'), enqueue('q', 'c2'), producer('ID:c', 2)]);
+      // Written again: a moves behind b and c in recency, and its seq is the latest one written.
+      await store.append([enqueue('q', 'a2'), producer('ID:a', 7), producer('ID:a', 9)]).durable;
+      // Forgotten, and in one call forgotten then written again (the broker re-tracking an id it dropped).
+      await store.append([forget('ID:b'), forget('ID:c'), producer('ID:c', 3), forget('never-tracked')]).durable;
+      await store.close();
+
+      let recovered;
+      ({ store, recovered } = await open());
+      expect([...recovered.producers]).toEqual([['ID:a', 9], ['ID:c', 3]]);
+      // Windows are not messages: the queue holds exactly the enqueues.
+      expect(recovered.queues.get('q')).toBe(5);
+      await store.append([producer('ID:a', 10), producer('ünïcødé 🚀', 1)]).durable;
+      await store.close();
+      ({ recovered } = await open());
+      expect([...recovered.producers]).toEqual([['ID:c', 3], ['ID:a', 10], ['ünïcødé 🚀', 1]]);
+    });
+
+    it('lands a producer window atomically with its enqueues, and lists it in the log tail', async () => {
+      let { store } = await open();
+      const entries: LogEntry[] = [enqueue('q', 'm1'), { kind: 'producer', producerId: 'ID:p', seq: 4 }, { kind: 'producer-forget', producerId: 'ID:old' }];
+      await store.append(entries).durable;
+      expect(await store.readLog(2, 2)).toEqual([{ index: 2, record: entries[1] }, { index: 3, record: entries[2] }]);
+      // A call with a bad entry leaves no window behind, as it leaves no message.
+      expect(() => store.append([enqueue('q', 'm2'), { kind: 'producer', producerId: 'ID:p', seq: 5 }, enqueue('q', 'm3', { priority: 12 })])).toThrow(/priority/);
+      expect(() => store.append([{ kind: 'producer', producerId: 'ID:p', seq: 0 }])).toThrow(/seq/);
+      expect(() => store.append([{ kind: 'producer', producerId: '', seq: 1 }])).toThrow(/producer id/);
+      expect(() => store.append([{ kind: 'producer-forget', producerId: 'x'.repeat(2000) }])).toThrow(/producer id/);
+      expect(store.stats().lastIndex).toBe(3);
+      await store.close();
+      let recovered;
+      ({ store, recovered } = await open());
+      expect([...recovered.producers]).toEqual([['ID:p', 4]]);
+      expect(ids(await store.readQueue('q', 4, 0, 10))).toEqual(['m1']);
     });
 
     it('numbers entries densely across calls and turns, and resolves durable in log order', async () => {
