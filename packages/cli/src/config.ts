@@ -20,7 +20,8 @@ type UserCredential = NonNullable<BrokerOptions['users']>[number];
 /** BrokerOptions with every setting the binary controls filled in (no store or logger: those are wired in start). */
 export type ResolvedBrokerOptions = Readonly<Required<Pick<BrokerOptions,
   | 'brokerName' | 'dataDir' | 'host' | 'stompPort' | 'wsPort' | 'maximumConnections' | 'maxFrameSize' | 'users'
-  | 'syncWrites' | 'maximumRedeliveries' | 'deadLetterQueue' | 'destinationMemoryLimit' | 'defaultPrefetch'>>>;
+  | 'syncWrites' | 'maximumRedeliveries' | 'deadLetterQueue' | 'destinationMemoryLimit' | 'defaultPrefetch'
+  | 'maxFailoverProducersToTrack'>>>;
 
 /** Everything `mini-amq start` runs with: the broker's options and the binary's own settings. */
 export interface CliConfig {
@@ -73,6 +74,8 @@ export const CLI_DEFAULTS = Object.freeze({
   deadLetterQueue: 'ActiveMQ.DLQ',
   destinationMemoryLimit: 64 * MiB,
   defaultPrefetch: 1000,
+  /** Producer de-duplication windows kept (see packages/broker/src/producer-window.ts for the reason). */
+  maxFailoverProducersToTrack: 4096,
   logLevel: 'info' as LogLevel,
   group: null as string | null,
 });
@@ -83,7 +86,7 @@ export const CONFIG_KEYS = Object.freeze({
     'networkConnectors', 'replicatedLevelDB'],
   transportConnector: ['name', 'uri'],
   persistenceAdapter: ['levelDB'],
-  levelDB: ['directory', 'sync'],
+  levelDB: ['directory', 'sync', 'maxFailoverProducersToTrack'],
   plugins: ['simpleAuthenticationPlugin'],
   simpleAuthenticationPlugin: ['users'],
   user: ['username', 'password'],
@@ -190,6 +193,9 @@ function readPersistence(value: unknown, baseDir: string): FileSettings {
   // The store's own directory beats the broker-wide dataDirectory, as in activemq.xml.
   if (levelDB.directory !== undefined) out.dataDir = path.resolve(baseDir, nonEmptyString(levelDB.directory, { name: 'directory', where: `${where}.directory` }));
   if (levelDB.sync !== undefined) out.syncWrites = boolean(levelDB.sync, { name: 'sync', where: `${where}.sync` });
+  if (levelDB.maxFailoverProducersToTrack !== undefined) {
+    out.maxFailoverProducersToTrack = positiveInteger(levelDB.maxFailoverProducersToTrack, { name: 'maxFailoverProducersToTrack', where: `${where}.maxFailoverProducersToTrack` });
+  }
   return out;
 }
 

@@ -42,7 +42,7 @@ export async function runStart(config: CliConfig, io: StartIo = processIo): Prom
   const stopSignal = nextStopSignal();
   let broker: RunningBroker;
   try {
-    broker = await startBroker({ ...config.broker, logger });
+    broker = await startBroker({ ...config.broker, group: config.group, logger });
   } catch (error) {
     stopSignal.cancel();
     const explained = explainStartFailure(error, config.broker);

@@ -50,7 +50,7 @@ describe('defaults', () => {
     expect(config.broker).toEqual({
       brokerName: 'localhost', dataDir: '/srv/amq/data', host: '127.0.0.1', stompPort: 61613, wsPort: 61614,
       maximumConnections: 1000, maxFrameSize: 104857600, users: [], syncWrites: true, maximumRedeliveries: 6,
-      deadLetterQueue: 'ActiveMQ.DLQ', destinationMemoryLimit: 64 * MiB, defaultPrefetch: 1000,
+      deadLetterQueue: 'ActiveMQ.DLQ', destinationMemoryLimit: 64 * MiB, defaultPrefetch: 1000, maxFailoverProducersToTrack: 4096,
     });
     expect(config).toMatchObject({ logLevel: 'info', pretty: false, group: null, configFile: null });
   });
@@ -74,7 +74,7 @@ describe('a good file', () => {
       brokerName: 'localhost', dataDir: '/etc/amq/data', host: '127.0.0.1', stompPort: 61613, wsPort: 61614,
       maximumConnections: 1000, maxFrameSize: 104857600, users: [{ username: 'admin', password: 'secret' }],
       syncWrites: true, maximumRedeliveries: 6, deadLetterQueue: 'ActiveMQ.DLQ', destinationMemoryLimit: 64 * MiB,
-      defaultPrefetch: 1000,
+      defaultPrefetch: 1000, maxFailoverProducersToTrack: 4096,
     });
   });
 
@@ -83,13 +83,13 @@ describe('a good file', () => {
       brokerName: 'b1',
       dataDirectory: 'var',
       transportConnectors: [{ uri: 'tcp://0.0.0.0:7000?maximumConnections=5&wireFormat.maxFrameSize=1024' }],
-      persistenceAdapter: { levelDB: { sync: false } },
+      persistenceAdapter: { levelDB: { sync: false, maxFailoverProducersToTrack: 7 } },
       destinationPolicy: { maximumRedeliveries: 0, deadLetterQueue: 'DLQ.all', memoryLimit: 2048, prefetchSize: 1 },
     }).broker;
     expect(broker).toMatchObject({
       brokerName: 'b1', dataDir: '/etc/amq/var', host: '0.0.0.0', stompPort: 7000, wsPort: null, maximumConnections: 5,
       maxFrameSize: 1024, syncWrites: false, maximumRedeliveries: 0, deadLetterQueue: 'DLQ.all',
-      destinationMemoryLimit: 2048, defaultPrefetch: 1,
+      destinationMemoryLimit: 2048, defaultPrefetch: 1, maxFailoverProducersToTrack: 7,
     });
   });
 
@@ -138,7 +138,7 @@ describe('unknown keys are refused with their path and the keys known there', ()
     [{ transportConnector: [] }, 'unknown key "transportConnector" at $ (known: brokerName, dataDirectory, transportConnectors, persistenceAdapter, plugins, destinationPolicy, networkConnectors, replicatedLevelDB)'],
     [{ transportConnectors: [{ uri: 'stomp://h:1', nmae: 'x' }] }, 'unknown key "nmae" at $.transportConnectors[0] (known: name, uri)'],
     [{ persistenceAdapter: { kahaDB: {} } }, 'unknown key "kahaDB" at $.persistenceAdapter (known: levelDB)'],
-    [{ persistenceAdapter: { levelDB: { directory: 'd', indexCacheSize: 1 } } }, 'unknown key "indexCacheSize" at $.persistenceAdapter.levelDB (known: directory, sync)'],
+    [{ persistenceAdapter: { levelDB: { directory: 'd', indexCacheSize: 1 } } }, 'unknown key "indexCacheSize" at $.persistenceAdapter.levelDB (known: directory, sync, maxFailoverProducersToTrack)'],
     [{ plugins: { jaasAuthenticationPlugin: {} } }, 'unknown key "jaasAuthenticationPlugin" at $.plugins (known: simpleAuthenticationPlugin)'],
     [{ plugins: { simpleAuthenticationPlugin: { users: [], anonymousAccessAllowed: true } } }, 'unknown key "anonymousAccessAllowed" at $.plugins.simpleAuthenticationPlugin (known: users)'],
     [{ plugins: { simpleAuthenticationPlugin: { users: [{ username: 'a', password: 'b', groups: 'admins' }] } } }, 'unknown key "groups" at $.plugins.simpleAuthenticationPlugin.users[0] (known: username, password)'],
