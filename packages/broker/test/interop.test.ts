@@ -14,18 +14,11 @@ import { Client, type IFrame, type IMessage, type StompHeaders } from '@stomp/st
 import stompitModule from 'stompit';
 import { MemoryStore } from '@mini-amq/store';
 import { startBroker, type RunningBroker } from '../src/start.js';
+import { waitForValue } from './test-helpers.js';
 
 const WAIT_MS = 5_000;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> => waitForValue(what, probe, timeoutMs);
 
 /** A promise with a deadline, so a callback that never comes fails the test instead of hanging it. */
 function within<T>(what: string, executor: (resolve: (v: T) => void, reject: (e: Error) => void) => void, timeoutMs = WAIT_MS): Promise<T> {

@@ -15,19 +15,12 @@ import { Broker } from '../src/broker.js';
 import { compileSelector } from '../src/selector.js';
 import { CLOSE_FLUSH_MS, StompServer, type ServerSettings } from '../src/server.js';
 import { startBroker, type RunningBroker } from '../src/start.js';
+import { waitForValue } from './test-helpers.js';
 import { TRANSPORT_WRITE_BUFFER_BYTES_MAX } from '../src/transport.js';
 
 const WAIT_MS = 10_000;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> => waitForValue(what, probe, timeoutMs);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 let running: RunningBroker | null = null;

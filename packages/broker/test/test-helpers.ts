@@ -41,6 +41,17 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
+/** Polls `probe` until it gives a value (not undefined or false) and returns it; bounded like waitFor. */
+export async function waitForValue<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 export interface TestBroker extends RunningBroker {
   readonly url: string;
   /** Connects a StompClient that is closed after the test. */

@@ -10,19 +10,12 @@ import { WebSocket } from 'ws';
 import { encodeFrame, frame, FrameDecoder, header, StompClient, type Frame, type Message } from '@mini-amq/stomp';
 import { MemoryStore } from '@mini-amq/store';
 import { startBroker, type RunningBroker } from '../src/start.js';
+import { waitForValue } from './test-helpers.js';
 
 const WAIT_MS = 5_000;
 
 /** Polls `probe` until it returns something other than undefined/false; fails naming `what` after `timeoutMs`. */
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> => waitForValue(what, probe, timeoutMs);
 
 interface Received { readonly frame: Frame; readonly binary: boolean }
 

@@ -6,30 +6,15 @@
  */
 import { CliError } from './errors.js';
 import { formatBytes, formatUptime, table } from './display.js';
+import type { BrokerStatistics as BrokerAnswer, DestinationStatistics } from '@mini-amq/broker';
 
-/** One destination's counters as the broker reports them. */
-export interface DestinationStatistics {
-  readonly destination: string;
-  readonly pending: number;
-  readonly inflight: number;
-  readonly consumers: number;
-  readonly enqueued: number;
-  readonly dequeued: number;
-  readonly memoryBytes: number;
-}
-
-/** The statistics answer: the broker block plus one entry per destination. */
-export interface BrokerStatistics {
-  readonly brokerName: string;
-  readonly role: string;
-  readonly group: string | null;
-  readonly version: string;
-  readonly uptimeMs: number;
-  readonly connections: number;
-  readonly stompPort: number | null;
-  readonly wsPort: number | null;
-  readonly destinations: readonly DestinationStatistics[];
-}
+/**
+ * The statistics answer, in the broker's own type (packages/broker/src/statistics.ts), read defensively:
+ * `role` is kept as any string and `duplicatesDropped` may be missing, so a newer or older broker's
+ * answer still prints.
+ */
+export type BrokerStatistics = Omit<BrokerAnswer, 'role' | 'duplicatesDropped'> & { readonly role: string };
+export type { DestinationStatistics };
 
 /** The temporary queue `mini-amq status` itself asks on (its own, or another status run's): noise in the table. */
 const STATUS_REPLY_QUEUE = /^\/(remote-)?temp-queue\/(.*:)?mini-amq-status$/;
