@@ -77,7 +77,10 @@ type Deferred =
   | { readonly kind: 'redelivered'; readonly at: number; readonly key: MessageKey; readonly count: number };
 
 class Batch {
-  readonly ops: Op[] = [];
+  /** Null marks an op cancelled by a later op of the same batch (see LevelStore.cancelConsumed). */
+  readonly ops: Array<Op | null> = [];
+  /** Where the two puts of each enqueue of this batch sit in `ops`, by the message key's latin1 image. */
+  readonly enqueuedAt = new Map<string, number>();
   deferred: Deferred[] | null = null;
   lastIndex: number;
   entries = 0;
@@ -136,6 +139,7 @@ export class LevelStore implements Store {
   private entriesWritten = 0;
   private bytesWritten = 0;
   private largestBatchEntries = 0;
+  private bodiesNeverWritten = 0;
 
   constructor(opts: LevelStoreOptions) {
     this.directory = opts.directory;
@@ -206,7 +210,9 @@ export class LevelStore implements Store {
       const base = batch.ops.length;
       (batch.deferred ??= []).push(...call.deferred.map((d) => ({ ...d, at: d.at + base })));
     }
+    const base = batch.ops.length;
     for (const op of call.ops) batch.ops.push(op);
+    this.cancelConsumed(batch, base, call.enqueued, call.removed);
     batch.entries += entries.length;
     batch.bytes += call.bytes;
     this.lastIndex += entries.length;
@@ -219,10 +225,34 @@ export class LevelStore implements Store {
     return { firstIndex, durable: batch.durable };
   }
 
+  /**
+   * A message enqueued and removed before its batch is written (a consumer acked it within the same
+   * group commit, the common case for a queue with a consumer keeping up) never needs its body on disk:
+   * the enqueue's two puts and the removal's two deletes are dropped from the batch together. Both land
+   * in one atomic write or neither does, so the result on disk is the same; the log records stay, so the
+   * log is still dense and tells a replica the message came and went.
+   */
+  private cancelConsumed(batch: Batch, base: number, enqueued: ReadonlyArray<readonly [string, number]>, removed: ReadonlyArray<readonly [string, number]>): void {
+    for (const [key, at] of enqueued) batch.enqueuedAt.set(key, base + at);
+    for (const [key, at] of removed) {
+      const putAt = batch.enqueuedAt.get(key);
+      if (putAt === undefined) continue;
+      batch.enqueuedAt.delete(key);
+      batch.ops[putAt] = null;
+      batch.ops[putAt + 1] = null;
+      batch.ops[base + at] = null;
+      batch.ops[base + at + 1] = null;
+      this.bodiesNeverWritten++;
+    }
+  }
+
   /** The ops of one call: its log records and its index effects, with disk-dependent ones deferred. */
   private encodeCall(entries: readonly LogEntry[], firstIndex: number) {
     const ops: Op[] = [];
     const deferred: Deferred[] = [];
+    /** [message key image, place of its two puts / two deletes in `ops`] for cancelConsumed. */
+    const enqueued: Array<[string, number]> = [];
+    const removed: Array<[string, number]> = [];
     /** Subscriptions this call adds (or removes, as null), seen by its own later durable-removes. */
     const subscriptions = new Map<string, DurableSubscription | null>();
     let bytes = 0;
@@ -241,12 +271,14 @@ export class LevelStore implements Store {
       switch (entry.kind) {
         case 'enqueue': {
           const key = messageKey(SPACE_MESSAGE, { queue: entry.queue, priority: entry.message.priority, seq: index });
+          enqueued.push([key.toString('latin1'), ops.length]);
           put(key, encodeMessage(entry.message));
           put(inSpace(SPACE_LIVE, key), NEVER_REDELIVERED);
           return;
         }
         case 'remove': {
           const key = messageKey(SPACE_MESSAGE, entry.key);
+          removed.push([key.toString('latin1'), ops.length]);
           del(key);
           del(inSpace(SPACE_LIVE, key));
           return;
@@ -277,7 +309,7 @@ export class LevelStore implements Store {
           return;
       }
     });
-    return { ops, deferred, bytes, subscriptions };
+    return { ops, deferred, bytes, subscriptions, enqueued, removed };
   }
 
   private assertWritable(): void {
@@ -328,6 +360,7 @@ export class LevelStore implements Store {
     assert.equal(batch.lastIndex - batch.firstIndex + 1, batch.entries, 'a batch holds a dense run of indexes');
     if (batch.entries === 0) return;
     const ops = batch.deferred === null ? batch.ops : await this.resolveDeferred(db, batch);
+    batch.enqueuedAt.clear();
     const keepFrom = Math.max(this.logFirstIndex, batch.lastIndex - this.logTailMax + 1);
     // With no tail kept nothing was written to trim (a previous run's tail is cleared at open).
     if (this.logTailMax > 0) for (let index = this.logFirstIndex; index < keepFrom; index++) ops.push({ type: 'del', key: logKey(index) });
@@ -337,6 +370,7 @@ export class LevelStore implements Store {
     // object is cloned in JS, then read property by property in C++), the chained form ~0.5 µs.
     const chained = db.batch();
     for (const op of ops) {
+      if (op === null) continue;
       if (op.type === 'put') chained.put(op.key, op.value);
       else chained.del(op.key);
     }
@@ -353,7 +387,7 @@ export class LevelStore implements Store {
    * Splices the disk-dependent effects into the batch. The disk holds the state before this batch (no other
    * batch is in flight); `overlay` replays the message puts and deletes of the batch itself, in order.
    */
-  private async resolveDeferred(db: Db, batch: Batch): Promise<Op[]> {
+  private async resolveDeferred(db: Db, batch: Batch): Promise<Array<Op | null>> {
     const deferred = batch.deferred!;
     const queues = [...new Set(deferred.flatMap((d) => (d.kind === 'clear-queue' ? [d.queue] : [])))];
     const onDisk = new Map<string, Buffer[]>();
@@ -387,6 +421,7 @@ export class LevelStore implements Store {
     for (let i = 0; i < batch.ops.length; i++) {
       while (next < deferred.length && deferred[next]!.at === i) apply(deferred[next++]!);
       const op = batch.ops[i]!;
+      if (op === null) continue;
       out.push(op);
       if (op.key[0] === SPACE_MESSAGE) overlay.set(op.key.toString('latin1'), { key: op.key, live: op.type === 'put' });
     }
@@ -467,6 +502,7 @@ export class LevelStore implements Store {
       entriesWritten: this.entriesWritten,
       bytesWritten: this.bytesWritten,
       largestBatchEntries: this.largestBatchEntries,
+      consumedBeforeWritten: this.bodiesNeverWritten,
     };
   }
 

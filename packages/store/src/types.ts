@@ -122,6 +122,8 @@ export interface StoreStats {
   readonly bytesWritten: number;
   /** Most entries one batch has held since open. */
   readonly largestBatchEntries: number;
+  /** Messages removed before their batch was written, so their bodies never reached the disk (LevelStore). */
+  readonly consumedBeforeWritten?: number;
 }
 
 export interface Store {

@@ -119,6 +119,37 @@ describe('LevelStore group commit', () => {
   });
 });
 
+describe('LevelStore messages consumed before their batch is written', () => {
+  it('drops the body of a message enqueued and removed in one batch, keeping both log records', async () => {
+    const { store } = await open();
+    const { firstIndex } = store.append([enqueue('q', 'gone', { body: Buffer.alloc(4096, 7) }), enqueue('q', 'kept')]);
+    const removal = store.append([{ kind: 'remove', key: { queue: 'q', priority: 4, seq: firstIndex } }]);
+    await removal.durable;
+    expect(store.stats().consumedBeforeWritten).toBe(1);
+    expect(store.stats().bytesWritten).toBeGreaterThan(4096); // counted as appended, never written
+    const log = await store.readLog!(firstIndex, 10);
+    expect(log.map((r) => r.record.kind)).toEqual(['enqueue', 'enqueue', 'remove']);
+    await store.close();
+    await raw(async (db) => {
+      const gone = messageKey(SPACE_MESSAGE, { queue: 'q', priority: 4, seq: firstIndex });
+      expect(await db.get(gone)).toBeUndefined();
+      expect(await db.get(inSpace(SPACE_LIVE, gone))).toBeUndefined();
+    });
+    const { store: again, recovered } = await open();
+    expect(recovered.queues.get('q')).toBe(1);
+    expect((await again.readQueue('q', 4, 0, 10)).map((r) => r.message.messageId)).toEqual(['kept']);
+  });
+
+  it('removes normally a message whose enqueue was already written', async () => {
+    const { store } = await open();
+    const { firstIndex, durable } = store.append([enqueue('q', 'a')]);
+    await durable;
+    await store.append([{ kind: 'remove', key: { queue: 'q', priority: 4, seq: firstIndex } }]).durable;
+    expect(store.stats().consumedBeforeWritten).toBe(0);
+    expect(await store.readQueue('q', 4, 0, 10)).toEqual([]);
+  });
+});
+
 describe('LevelStore on disk', () => {
   it('clears a large backlog when its durable subscription is removed, and counts it at open', async () => {
     let { store } = await open();
