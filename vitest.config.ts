@@ -10,6 +10,7 @@ export default defineConfig({
       '@mini-amq/stomp': src('stomp'),
       '@mini-amq/store': src('store'),
       '@mini-amq/broker': src('broker'),
+      '@mini-amq/replication': src('replication'),
       '@mini-amq/cli': src('cli'),
     },
   },
