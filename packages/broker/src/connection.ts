@@ -65,6 +65,8 @@ export class StompConnection implements SubscriptionOwner {
   private closing = false;
   private clientId: string | null = null;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** Browsers waiting for the peer to read (one transport listener serves them all). */
+  private drainWaiters: Array<() => void> = [];
   /** Browser subscriptions in progress; UNSUBSCRIBE or close stops them. */
   private readonly browsers = new Map<string, { stopped: boolean }>();
   private readonly ackIds = new Map<string, { sub: Subscription; messageId: string }>();
@@ -97,7 +99,12 @@ export class StompConnection implements SubscriptionOwner {
       this.decoder.push(chunk);
       this.pump();
     });
-    transport.onDrain(() => { for (const s of this.subscriptions.values()) s.queue.scheduleDispatch(); });
+    transport.onDrain(() => {
+      for (const s of this.subscriptions.values()) s.queue.scheduleDispatch();
+      const waiting = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const resume of waiting) resume();
+    });
     transport.onClose(() => this.cleanup());
     this.connectTimer = setTimeout(() => this.fail(badFrame(`no CONNECT frame within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     this.connectTimer.unref();
@@ -487,7 +494,7 @@ export class StompConnection implements SubscriptionOwner {
           body: m.message.body,
         }, this.version);
         this.write(frame);
-        if (!this.transport.writable) await new Promise<void>((resolve) => this.transport.onDrain(resolve));
+        if (!this.transport.writable) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       }
       this.send({ command: 'MESSAGE', headers: [['subscription', id], ['message-id', 'browser-end'], ['destination', destinationText], ['browser', 'end'], ['content-length', '0']], body: Buffer.alloc(0) });
     } finally {
@@ -686,6 +693,8 @@ export class StompConnection implements SubscriptionOwner {
     for (const tx of this.transactions.values()) this.restoreAcks(tx);
     this.transactions.clear();
     for (const b of this.browsers.values()) b.stopped = true;
+    // A browser waiting for the peer to read wakes, sees it is stopped and ends.
+    for (const resume of this.drainWaiters.splice(0)) resume();
     for (const sub of [...this.subscriptions.values()]) this.dropSubscription(sub);
     if (this.clientId !== null) this.broker.releaseClientId(this.clientId, this.id);
     this.broker.dropTemporaries(this.id);
