@@ -318,9 +318,6 @@ export class StompConnection implements SubscriptionOwner {
       destination: destinations.length === 1 ? formatDestination(destinations[0]!) : destinationText,
       headers, body: frame.body, priority, expires, timestamp: Date.now(),
     };
-    if (destinations.length === 1 && destinations[0]!.kind.startsWith('temp')) {
-      (message as { destination: string }).destination = formatDestination(destinations[0]!);
-    }
     // Stored with the message, headers and all: a network bridge forwards them so the next broker de-duplicates too.
     const outgoing: Outgoing = { destinations, message, persistent, producer: producerOf(headers) };
     const tx = this.transactionOf(frame);

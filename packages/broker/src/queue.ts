@@ -91,8 +91,6 @@ export class Queue {
   get closed(): boolean { return this.closedFlag; }
   get consumerCount(): number { return this.consumers.length; }
   get memoryBytes(): number { return this.memory; }
-  /** Messages waiting (in memory or on disk) plus those delivered and not yet acked. */
-  get depth(): number { return this.pending.size + this.pagedOut + this.inflight.size; }
   /** True while producers to this queue must wait (ActiveMQ's producer flow control). */
   get full(): boolean { return this.memory > this.memoryLimitBytes; }
 
