@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureZookeeperInstalled, startZooKeeper } from './helpers/zookeeper.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
@@ -22,14 +23,29 @@ const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const INTERRUPT_GRACE_MS = 5_000;
 
 /**
- * HOOK for services the tests need that are not Node processes. Issue 4 starts ZooKeeper here (Debian's
- * `zookeeper` package, installed with apt-get when missing, as root in CI) before vitest runs, and hands
- * its address to the tests through the environment; the returned `stop` shuts it down after vitest,
- * whatever the outcome. Nothing is needed yet.
+ * Services the tests need that are not Node processes, started before vitest and handed to it through the
+ * environment; the returned `stop` shuts them down after vitest, whatever the outcome.
+ *
+ * ZooKeeper (issue 4): Debian's `zookeeper` package, installed with apt-get when missing (as root, as in CI),
+ * runs as ONE standalone server on a free loopback port with its own config and temporary data directory
+ * (test/helpers/zookeeper.mjs); tests find it in MINI_AMQ_ZK. If it cannot be installed or started, the
+ * run goes on without it and MINI_AMQ_ZK_ERROR says why: the tests that need ZooKeeper then fail with that
+ * sentence (they never skip), and every other test still runs.
  * @returns {Promise<{ env: Record<string, string>, stop: () => Promise<void> }>}
  */
 async function startServicesIfNeeded() {
-  return { env: {}, stop: async () => {} };
+  // A developer may point the tests at a ZooKeeper of their own.
+  if (process.env.MINI_AMQ_ZK) return { env: {}, stop: async () => {} };
+  try {
+    ensureZookeeperInstalled();
+    const zk = await startZooKeeper();
+    console.log(`run-tests: ZooKeeper on ${zk.connect} (pid ${zk.pid})`);
+    return { env: { MINI_AMQ_ZK: zk.connect }, stop: zk.stop };
+  } catch (error) {
+    const reason = `ZooKeeper could not be started: ${error.message}`;
+    console.error(`run-tests: ${reason}`);
+    return { env: { MINI_AMQ_ZK_ERROR: reason }, stop: async () => {} };
+  }
 }
 
 /** Kills every process left in the group led by `pid`; a group already gone is fine. */
