@@ -4,6 +4,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frame, header, RECEIPTS_PENDING_MAX, StompClient, StompError, type ConnectOptions, type Frame, type Message } from '@mini-amq/stomp';
 import { startFakeBroker, type FakeBroker, type FakeBrokerOptions } from './fake-broker.js';
+import { rejection } from './assertions.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -21,15 +22,6 @@ async function setup(options: FakeBrokerOptions = {}, connect: ConnectOptions = 
 const headersOf = (f: Frame): Record<string, string> => Object.fromEntries(f.headers);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function rejection(p: Promise<unknown>): Promise<StompError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StompError);
-    return err as StompError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Settles-or-not probe: true if `p` settled within one macrotask turn after `ms`. */
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {

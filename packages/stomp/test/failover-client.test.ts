@@ -18,6 +18,7 @@ import {
   type ReconnectInfo,
 } from '@mini-amq/stomp';
 import { startFakeBroker, type FakeBroker, type FakeBrokerOptions } from './fake-broker.js';
+import { rejection } from './assertions.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -51,19 +52,6 @@ function once<E extends keyof FailoverClientEvents>(client: FailoverClient, even
 }
 const nextReconnect = async (client: FailoverClient): Promise<ReconnectInfo> => (await once(client, 'reconnect'))[0];
 
-/**
- * The StompError `p` rejects with. Call it as soon as `p` exists: a promise that rejects while the
- * test awaits something else would otherwise count as an unhandled rejection.
- */
-async function rejection(p: Promise<unknown>): Promise<StompError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StompError);
-    return err as StompError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -19,16 +19,8 @@ import {
   spaceRange,
 } from '../src/keys.js';
 import type { MessageKey } from '../src/types.js';
+import { mulberry32 } from './random.js';
 
-function mulberry32(state: number) {
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const inRange = (key: Buffer, r: { gte: Buffer; lt: Buffer }) => Buffer.compare(key, r.gte) >= 0 && Buffer.compare(key, r.lt) < 0;
 

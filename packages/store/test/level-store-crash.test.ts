@@ -13,6 +13,7 @@ import { LevelStore } from '../src/level-store.js';
 import type { StoredRecord } from '../src/types.js';
 import { body, messageId } from './fixtures/crash-plan.mjs';
 import { expectStoreError } from './store-suite.js';
+import { mulberry32 } from './random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -21,15 +22,6 @@ const KILL_AFTER_MS_MIN = 30;
 const KILL_AFTER_MS_MAX = 400;
 const seed = Number(process.env.STORE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-function mulberry32(state: number) {
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let dir: string;
 beforeAll(async () => {
