@@ -1,9 +1,8 @@
 // Goal: StompClient speaks STOMP correctly to a broker over real TCP sockets; method: a scripted fake
 // broker (test/fake-broker.ts) records every frame the client sends and answers as each test needs.
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frame, header, RECEIPTS_PENDING_MAX, StompClient, StompError, type ConnectOptions, type Frame, type Message } from '@mini-amq/stomp';
-import { startFakeBroker, type FakeBroker, type FakeBrokerOptions } from './fake-broker.js';
+import { startFakeBroker, type FakeBroker, type FakeBrokerOptions, freePort } from './fake-broker.js';
 import { rejection } from './assertions.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -31,13 +30,6 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   return settled;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('connect', () => {
   it('sends CONNECT with the negotiation headers and exposes what CONNECTED said', async () => {

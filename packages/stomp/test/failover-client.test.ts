@@ -17,7 +17,7 @@ import {
   type Message,
   type ReconnectInfo,
 } from '@mini-amq/stomp';
-import { startFakeBroker, type FakeBroker, type FakeBrokerOptions } from './fake-broker.js';
+import { startFakeBroker, type FakeBroker, type FakeBrokerOptions, freePort } from './fake-broker.js';
 import { rejection } from './assertions.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -53,13 +53,6 @@ function once<E extends keyof FailoverClientEvents>(client: FailoverClient, even
 const nextReconnect = async (client: FailoverClient): Promise<ReconnectInfo> => (await once(client, 'reconnect'))[0];
 
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A TCP server that records the order it is dialled in and hangs up at once (a broker that is down). */
 async function hangUpServer(name: string, order: string[]): Promise<number> {

@@ -155,3 +155,12 @@ function answer(f: Frame, conn: FakeConnection, decoder: FrameDecoder, options: 
   if (receipt !== undefined) conn.send(frame('RECEIPT', { 'receipt-id': receipt }));
   if (f.command === 'DISCONNECT') pipe.end();
 }
+
+/** A loopback port that was free a moment ago: for a server that must come back on the same port. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
