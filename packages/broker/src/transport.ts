@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
+import { TurnBatchedWriter } from '@mini-amq/stomp';
 import type { WebSocket } from 'ws';
 
 /** Bytes queued towards one peer before we stop dispatching to it and wait for 'drain'. */
@@ -32,13 +33,13 @@ export interface Transport {
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly remoteAddress: string;
-  private corked = false;
   private ended = false;
-  private readonly uncork = (): void => { this.corked = false; this.socket.uncork(); };
+  private readonly writer: TurnBatchedWriter;
 
   constructor(private readonly socket: Socket) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
+    this.writer = new TurnBatchedWriter(socket);
     // Errors (ECONNRESET and the like) end in 'close'; the connection handles that.
     socket.on('error', () => {});
   }
@@ -53,14 +54,7 @@ export class TcpTransport implements Transport {
   get bytesWritten(): number { return this.socket.bytesWritten; }
 
   write(bytes: Buffer): boolean {
-    if (this.socket.destroyed || this.socket.writableEnded) return false;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(bytes);
-    return this.writable;
+    return this.writer.write(bytes) && this.writable;
   }
 
   pause(): void { this.socket.pause(); }

@@ -8,7 +8,7 @@ export { escapeHeader, unescapeHeader, usesEscaping } from './escaping.js';
 export { parseBrokerUri, parseUriOptions, formatBrokerUri, type BrokerUri, type TransportScheme } from './uri.js';
 export { parseHeartBeat, negotiateHeartBeat, HEART_BEAT_GRACE_FACTOR, NO_HEART_BEAT, type HeartBeatPlan } from './heartbeat.js';
 export { Message, type MessageAcknowledger } from './message.js';
-export { CLIENT_WRITE_BUFFER_BYTES_MAX, STOMP_WS_PROTOCOLS } from './transport.js';
+export { CLIENT_WRITE_BUFFER_BYTES_MAX, STOMP_WS_PROTOCOLS, TurnBatchedWriter } from './transport.js';
 export {
   CONNECT_DEFAULTS,
   DISCONNECT_TIMEOUT_MS,

@@ -14,6 +14,32 @@ export const CLIENT_WRITE_BUFFER_BYTES_MAX = 1024 * 1024;
 export const STOMP_WS_PROTOCOLS: readonly string[] = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 
 /** What the transport reports; `close` comes exactly once, with the error that caused it if any. */
+/**
+ * Writes made in one event-loop turn leave in one syscall: the socket is corked at the first write of a
+ * turn and uncorked on the next tick. Shared by the client's and the broker's TCP transports.
+ */
+export class TurnBatchedWriter {
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  constructor(private readonly socket: net.Socket) {}
+
+  /** False when the socket is already closed or ending (nothing was written). */
+  write(bytes: Buffer): boolean {
+    if (this.socket.destroyed || this.socket.writableEnded) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(bytes);
+    return true;
+  }
+}
+
 export interface TransportEvents {
   data(chunk: Buffer): void;
   drain(): void;
@@ -40,7 +66,7 @@ export function openTransport(uri: BrokerUri, events: TransportEvents, options: 
 }
 
 /**
- * TCP: writes made in one event-loop turn leave in one syscall (corked until the next tick). The
+ * TCP: writes made in one event-loop turn leave in one syscall (TurnBatchedWriter). The
  * socket's own high-water mark (16 KiB) is too low for a pipelining producer, so `writable` uses
  * CLIENT_WRITE_BUFFER_BYTES_MAX; the socket's 'drain' (it always reports one once it empties after
  * crossing its own mark) is passed on only when we reported the buffer full.
@@ -48,16 +74,13 @@ export function openTransport(uri: BrokerUri, events: TransportEvents, options: 
 class TcpClientTransport implements ClientTransport {
   readonly opened: Promise<void>;
   private readonly socket: net.Socket;
-  private corked = false;
+  private readonly writer: TurnBatchedWriter;
   private waitingForDrain = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
   constructor(uri: BrokerUri, events: TransportEvents, noDelay: boolean) {
     const socket = net.connect({ host: uri.host, port: uri.port, noDelay });
     this.socket = socket;
+    this.writer = new TurnBatchedWriter(socket);
     let error: Error | null = null;
     socket.on('error', (err) => { error = err; });
     socket.on('data', events.data);
@@ -79,13 +102,7 @@ class TcpClientTransport implements ClientTransport {
   }
 
   write(bytes: Buffer): boolean {
-    if (this.socket.destroyed || this.socket.writableEnded) return false;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(bytes);
+    if (!this.writer.write(bytes)) return false;
     const writable = this.writable;
     if (!writable) this.waitingForDrain = true;
     return writable;
