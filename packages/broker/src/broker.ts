@@ -152,7 +152,7 @@ export class Broker extends EventEmitter {
     const key = formatDestination(d);
     let q = this.queues.get(key);
     if (q !== undefined) return q;
-    if (d.kind === 'temp-queue') this.claimTemp(key, ownerConnection);
+    if (d.kind === 'temp-queue') this.claimTemp(d, key, ownerConnection);
     this.checkDestinationCount();
     const storeQueue = d.kind === 'queue' ? queueStoreName(d.name) : null;
     q = new Queue(key, storeQueue, this.host, this.settings.destinationMemoryLimit);
@@ -165,7 +165,7 @@ export class Broker extends EventEmitter {
     const key = formatDestination(d);
     let t = this.topics.get(key);
     if (t !== undefined) return t;
-    if (d.kind === 'temp-topic') this.claimTemp(key, ownerConnection);
+    if (d.kind === 'temp-topic') this.claimTemp(d, key, ownerConnection);
     this.checkDestinationCount();
     t = new Set();
     this.topics.set(key, t);
@@ -176,10 +176,10 @@ export class Broker extends EventEmitter {
    * Temporary destinations belong to the connection that created them under its own name; another
    * connection may only use one that exists (ActiveMQ: "Cannot publish to a deleted Destination").
    */
-  private claimTemp(key: string, ownerConnection: string | null): void {
-    const owner = this.tempOwners.get(key);
-    if (owner !== undefined) return;
-    const scope = key.slice(key.indexOf('-temp-') + '-temp-queue/'.length).split(':')[0];
+  private claimTemp(d: DestinationName, key: string, ownerConnection: string | null): void {
+    if (this.tempOwners.has(key)) return;
+    // A temp destination's global name is `<creating connection id>:<name>` (destination.ts).
+    const scope = d.name.slice(0, d.name.indexOf(':'));
     if (ownerConnection === null || scope !== ownerConnection) {
       throw new BrokerError('BROKER_BAD_DESTINATION', `temporary destination ${key} does not exist (the connection that created it has closed)`);
     }
@@ -450,7 +450,6 @@ export class Broker extends EventEmitter {
 
   private routeTargets(d: DestinationName, message: StoredMessage, senderConnection: string | null): Queue[] {
     if (d.kind === 'queue' || d.kind === 'temp-queue') {
-      if (d.kind === 'temp-queue' && !this.queues.has(formatDestination(d))) this.claimTemp(formatDestination(d), senderConnection);
       return [this.queue(d, senderConnection)];
     }
     const subs = this.topic(d, senderConnection);

@@ -110,6 +110,17 @@ function probe(zkPath: string, sessionTimeoutMs = SESSION_MS): Probe {
 
 const ids = (view: CoordinatorView | null): string[] => (view?.members ?? []).map((m) => m.id).sort();
 
+/** Members a and b registered in a fresh group, once each sees both. */
+async function registeredPair(): Promise<{ a: Probe; b: Probe }> {
+  const zkPath = groupPath();
+  const a = probe(zkPath);
+  const b = probe(zkPath);
+  a.coordinator.request({ kind: 'register', data: member('a') });
+  b.coordinator.request({ kind: 'register', data: member('b') });
+  await until(() => ids(a.lastView()).length === 2 && ids(b.lastView()).length === 2, 'both members');
+  return { a, b };
+}
+
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((c) => c.close()));
   if (roots.length === 0) return;
@@ -161,12 +172,7 @@ describe('ZkCoordinator on a real ZooKeeper', () => {
   });
 
   it('sets the elected record by versioned CAS: the first wins, a stale version loses', async () => {
-    const zkPath = groupPath();
-    const a = probe(zkPath);
-    const b = probe(zkPath);
-    a.coordinator.request({ kind: 'register', data: member('a') });
-    b.coordinator.request({ kind: 'register', data: member('b') });
-    await until(() => ids(a.lastView()).length === 2 && ids(b.lastView()).length === 2, 'both members');
+    const { a, b } = await registeredPair();
 
     a.coordinator.request({ kind: 'cas-elected', epoch: 1, masterId: 'a', expectedVersion: -1 });
     await a.coordinator.settled();
@@ -188,12 +194,7 @@ describe('ZkCoordinator on a real ZooKeeper', () => {
   });
 
   it('reports a session the server expired, and registers afresh when asked (AMQ-5082)', async () => {
-    const zkPath = groupPath();
-    const a = probe(zkPath);
-    const b = probe(zkPath);
-    a.coordinator.request({ kind: 'register', data: member('a') });
-    b.coordinator.request({ kind: 'register', data: member('b') });
-    await until(() => ids(a.lastView()).length === 2 && ids(b.lastView()).length === 2, 'both members');
+    const { a, b } = await registeredPair();
     const oldPath = a.coordinator.memberPath;
 
     // Expire a's session on the server, deterministically: a second client takes the session over with its
