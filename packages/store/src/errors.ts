@@ -10,7 +10,12 @@ export type StoreErrorCode =
   /** The store is not open: not yet, or no longer. */
   | 'STORE_CLOSED'
   /** `readLog` was asked for entries older than the tail kept; the reader needs a snapshot. */
-  | 'STORE_LOG_TRIMMED';
+  | 'STORE_LOG_TRIMMED'
+  /**
+   * A snapshot given to `replaceState` holds keys a snapshot cannot hold (the log or aux space, unknown
+   * meta) or contradicts itself; it is refused before the store changes.
+   */
+  | 'STORE_SNAPSHOT_INVALID';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;

@@ -6,6 +6,7 @@ export { MemoryStore, MemoryVolume, type MemoryStoreOptions } from './memory-sto
 export {
   BATCH_BYTES_MAX,
   BATCH_ENTRIES_MAX,
+  EXPORT_CHUNK_BYTES,
   LOG_TAIL_ENTRIES_MAX,
   PRIORITY_MAX,
   PRODUCER_ID_BYTES_MAX,

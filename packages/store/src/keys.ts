@@ -11,8 +11,9 @@
  * | live       | 0x03 | exactly as message                                                | number: its redelivery count     |
  * | durable    | 0x04 | u16 BE clientId byte length, clientId UTF-8, name UTF-8           | subscription tuple               |
  * | producer   | 0x05 | producer id UTF-8 (the rest of the key)                           | producer tuple: [seq, log index] |
+ * | aux        | 0x06 | opaque suffix, owned by the embedding shell (replication)         | opaque value (not msgpackr)      |
  *
- * | meta id | 0x01 format version | 0x02 last log index | 0x03 first log index kept |
+ * | meta id | 0x01 format version | 0x02 last log index | 0x03 first log index kept | 0x04 snapshot install incomplete |
  *
  * Why these choices:
  * - The queue name is length-prefixed, not terminated, so no queue's range can swallow another whose name
@@ -30,6 +31,13 @@
  *   it whole. The value keeps the index of the entry that wrote it: LevelDB returns the space in id order,
  *   and the index restores the order of recency the broker forgets by (least recently written first).
  * - u64 indexes are written as two u32 halves: JavaScript numbers are exact to 2^53, far past any log.
+ * - The aux space belongs to whoever embeds the store (the replication shell keeps its own position there):
+ *   the store never reads it at open and never exports or wipes it, but writes it in the same batches as
+ *   the log, so the shell's bookkeeping and the state it describes land together. It sorts last, so every
+ *   state space is one range below it.
+ * - The install marker (meta 0x04) is written, synced, before a snapshot install starts deleting and is
+ *   deleted by the install's last batch: found at open, it means the state on disk is half old, half new,
+ *   and open() wipes it rather than serve it.
  */
 import assert from 'node:assert/strict';
 import type { MessageKey } from './types.js';
@@ -41,10 +49,12 @@ export const SPACE_MESSAGE = 0x02;
 export const SPACE_LIVE = 0x03;
 export const SPACE_DURABLE = 0x04;
 export const SPACE_PRODUCER = 0x05;
+export const SPACE_AUX = 0x06;
 
 export const META_FORMAT_VERSION = 0x01;
 export const META_LAST_INDEX = 0x02;
 export const META_LOG_FIRST_INDEX = 0x03;
+export const META_INSTALL_INCOMPLETE = 0x04;
 
 /**
  * Bumped whenever a key or value layout changes; open() refuses other versions, except the ones listed in
@@ -85,6 +95,7 @@ export function metaKey(id: number): Buffer {
 export const FORMAT_VERSION_KEY = metaKey(META_FORMAT_VERSION);
 export const LAST_INDEX_KEY = metaKey(META_LAST_INDEX);
 export const LOG_FIRST_INDEX_KEY = metaKey(META_LOG_FIRST_INDEX);
+export const INSTALL_INCOMPLETE_KEY = metaKey(META_INSTALL_INCOMPLETE);
 
 export function logKey(index: number): Buffer {
   const key = Buffer.allocUnsafe(1 + U64_BYTES);
@@ -101,6 +112,26 @@ export function logIndexOf(key: Buffer): number {
 /** Every key of one space. */
 export function spaceRange(space: number): KeyRange {
   return { gte: Buffer.from([space]), lt: Buffer.from([space + 1]) };
+}
+
+/** The store key of an aux key given without its space byte. */
+export function auxKey(suffix: Buffer): Buffer {
+  const key = Buffer.allocUnsafe(1 + suffix.length);
+  key[0] = SPACE_AUX;
+  suffix.copy(key, 1);
+  return key;
+}
+
+/** Every aux key whose suffix starts with `prefix`. */
+export function auxRange(prefix: Buffer): KeyRange {
+  const gte = auxKey(prefix);
+  // The least key past every extension of gte: drop trailing 0xff bytes, then add one to the last byte.
+  // The space byte is not 0xff, so this always ends, at worst at the next space.
+  let end = gte.length;
+  while (gte[end - 1] === 0xff) end--;
+  const lt = Buffer.from(gte.subarray(0, end));
+  lt[end - 1] = lt[end - 1]! + 1;
+  return { gte, lt };
 }
 
 // Building a key is on the append path, once per message; encoding the queue name once per queue keeps

@@ -12,6 +12,10 @@
  * and a redelivery count is only recorded for a message that is still live (so a late count cannot
  * resurrect its message's index entry). With one batch in flight, the disk then holds exactly the state
  * before the batch, and entries earlier in the same batch are replayed over it in order.
+ *
+ * For replication, beyond the Store contract: an append may carry writes to the aux space (the embedding
+ * shell's, keys.ts), which land in its batch after its entries; `exportState` and `replaceState` move the
+ * whole state between stores as snapshots (snapshot.ts).
  */
 import assert from 'node:assert/strict';
 import { Level } from 'level';
@@ -21,6 +25,7 @@ import {
   LOG_FIRST_INDEX_KEY,
   SPACE_LIVE,
   SPACE_MESSAGE,
+  auxRange,
   durableKey,
   inSpace,
   logIndexOf,
@@ -32,7 +37,15 @@ import {
   queueRange,
   seqOf,
 } from './keys.js';
-import { BATCH_BYTES_MAX, BATCH_ENTRIES_MAX, LEVELDB_FILE_BYTES, LEVELDB_OPEN_FILES_MAX, LEVELDB_WRITE_BUFFER_BYTES, LOG_TAIL_ENTRIES_MAX } from './limits.js';
+import {
+  BATCH_BYTES_MAX,
+  BATCH_ENTRIES_MAX,
+  EXPORT_CHUNK_BYTES,
+  LEVELDB_FILE_BYTES,
+  LEVELDB_OPEN_FILES_MAX,
+  LEVELDB_WRITE_BUFFER_BYTES,
+  LOG_TAIL_ENTRIES_MAX,
+} from './limits.js';
 import {
   assertEntry,
   decodeLogRecord,
@@ -44,10 +57,15 @@ import {
   encodeProducer,
   encodeSubscription,
 } from './records.js';
-import { recover, type Db } from './recovery.js';
+import { recover, type Db, type Recovered } from './recovery.js';
+import { exportStateFrom, installState, planInstall, toStoreAuxOp, type InstallPlan } from './snapshot.js';
 import type {
+  AppendOptions,
   AppendResult,
+  AuxOp,
   DurableSubscription,
+  ExportOptions,
+  ExportedState,
   IndexedLogRecord,
   LogEntry,
   MessageKey,
@@ -85,6 +103,8 @@ class Batch {
   lastIndex: number;
   entries = 0;
   bytes = 0;
+  /** Fsync this batch whatever the store's setting: a call in it asked for it. */
+  sync = false;
   readonly durable: Promise<void>;
   resolve!: () => void;
   reject!: (err: Error) => void;
@@ -105,6 +125,8 @@ type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 /** The live-space value of a fresh message; shared, since a chained batch copies what it is given. */
 const NEVER_REDELIVERED = encodeNumber(0);
+
+const NO_AUX: readonly AuxOp[] = [];
 
 /** Index of a subscription in memory: the latin1 image of its durable key, exact and cheap. */
 function subscriptionId(clientId: string, name: string): string {
@@ -134,6 +156,8 @@ export class LevelStore implements Store {
   private flushScheduled = false;
   /** Subscriptions as of the last appended entry (not the last written one), to resolve durable-remove. */
   private readonly subscriptions = new Map<string, DurableSubscription>();
+  /** Settles when the snapshot install running (replaceState) ends; appends are refused meanwhile. */
+  private installing: Promise<void> | null = null;
 
   private batches = 0;
   private entriesWritten = 0;
@@ -171,17 +195,24 @@ export class LevelStore implements Store {
     try {
       const recovered = await recover(db, this.directory, this.logTailMax);
       this.db = db;
-      this.lastIndex = this.durableIndex = recovered.lastIndex;
-      this.logFirstIndex = recovered.logFirstIndex;
-      for (const s of recovered.subscriptions) this.subscriptions.set(subscriptionId(s.clientId, s.name), s);
       this.state = 'open';
-      return { queues: recovered.queues, durableSubscriptions: recovered.subscriptions, producers: recovered.producers, lastIndex: recovered.lastIndex };
+      return this.adopt(recovered);
     } catch (err) {
       this.state = 'closed';
       this.db = null;
       await db.close().catch(() => {});
       throw err;
     }
+  }
+
+  /** Takes the log position and subscriptions from what recovery read; the store must have nothing pending. */
+  private adopt(recovered: Recovered): RecoveredState {
+    this.lastIndex = this.durableIndex = recovered.lastIndex;
+    this.logFirstIndex = recovered.logFirstIndex;
+    this.subscriptions.clear();
+    for (const s of recovered.subscriptions) this.subscriptions.set(subscriptionId(s.clientId, s.name), s);
+    const state: RecoveredState = { queues: recovered.queues, durableSubscriptions: recovered.subscriptions, producers: recovered.producers, lastIndex: recovered.lastIndex };
+    return recovered.interruptedInstall ? { ...state, interruptedInstall: true } : state;
   }
 
   private openError(err: unknown): StoreError {
@@ -200,12 +231,18 @@ export class LevelStore implements Store {
     return new StoreError('STORE_CLOSED', `could not open the store at ${this.directory}`, { cause: err });
   }
 
-  append(entries: readonly LogEntry[]): AppendResult {
+  /**
+   * The Store's append, plus (LevelStore only) aux writes landing atomically with the entries and a
+   * per-call fsync; see AppendOptions. A call with aux writes and no entries is written all the same.
+   */
+  append(entries: readonly LogEntry[], options?: AppendOptions): AppendResult {
     this.assertWritable();
+    assert(this.installing === null, 'append while a snapshot install runs: wait for replaceState to settle');
     const firstIndex = this.lastIndex + 1;
     // Encoded before any state changes, so a call that throws leaves no trace.
-    const call = this.encodeCall(entries, firstIndex);
+    const call = this.encodeCall(entries, firstIndex, options?.aux ?? NO_AUX);
     const batch = this.batchFor(entries.length, call.bytes);
+    if (options?.sync === true) batch.sync = true;
     if (call.deferred.length > 0) {
       const base = batch.ops.length;
       (batch.deferred ??= []).push(...call.deferred.map((d) => ({ ...d, at: d.at + base })));
@@ -246,8 +283,8 @@ export class LevelStore implements Store {
     }
   }
 
-  /** The ops of one call: its log records and its index effects, with disk-dependent ones deferred. */
-  private encodeCall(entries: readonly LogEntry[], firstIndex: number) {
+  /** The ops of one call: its log records and its index effects, with disk-dependent ones deferred, then its aux writes. */
+  private encodeCall(entries: readonly LogEntry[], firstIndex: number, aux: readonly AuxOp[]) {
     const ops: Op[] = [];
     const deferred: Deferred[] = [];
     /** [message key image, place of its two puts / two deletes in `ops`] for cancelConsumed. */
@@ -309,6 +346,12 @@ export class LevelStore implements Store {
           return;
       }
     });
+    // After every entry, so deferred effects placed at the end of the entries still come before them.
+    for (const op of aux) {
+      const stored = toStoreAuxOp(op);
+      if (stored.type === 'put') put(stored.key, stored.value);
+      else del(stored.key);
+    }
     return { ops, deferred, bytes, subscriptions, enqueued, removed };
   }
 
@@ -324,7 +367,7 @@ export class LevelStore implements Store {
   /** The open batch if this call fits, else a new one: a call is never split, so it lands atomically. */
   private batchFor(entries: number, bytes: number): Batch {
     const last = this.queued[this.queued.length - 1];
-    if (last !== undefined && (last.entries === 0 || (last.entries + entries <= this.batchEntriesMax && last.bytes + bytes <= this.batchBytesMax))) {
+    if (last !== undefined && ((last.entries === 0 && last.bytes === 0) || (last.entries + entries <= this.batchEntriesMax && last.bytes + bytes <= this.batchBytesMax))) {
       return last;
     }
     const batch = new Batch(this.lastIndex + 1);
@@ -358,7 +401,8 @@ export class LevelStore implements Store {
     const db = this.db!;
     assert.equal(batch.firstIndex, this.durableIndex + 1, 'batches must be written in log order with no gap');
     assert.equal(batch.lastIndex - batch.firstIndex + 1, batch.entries, 'a batch holds a dense run of indexes');
-    if (batch.entries === 0) return;
+    // A batch of empty calls has nothing to write, unless one asked for an fsync of what came before.
+    if (batch.entries === 0 && batch.ops.length === 0 && !batch.sync) return;
     const ops = batch.deferred === null ? batch.ops : await this.resolveDeferred(db, batch);
     batch.enqueuedAt.clear();
     const keepFrom = Math.max(this.logFirstIndex, batch.lastIndex - this.logTailMax + 1);
@@ -374,7 +418,7 @@ export class LevelStore implements Store {
       if (op.type === 'put') chained.put(op.key, op.value);
       else chained.del(op.key);
     }
-    await chained.write({ sync: this.syncWrites });
+    await chained.write({ sync: this.syncWrites || batch.sync });
     this.durableIndex = batch.lastIndex;
     this.logFirstIndex = keepFrom;
     this.batches++;
@@ -487,6 +531,105 @@ export class LevelStore implements Store {
     });
   }
 
+  /**
+   * The aux pairs written so far (durable, not merely appended) whose key starts with `prefix`, in key
+   * order, keys without the space byte.
+   */
+  async readAux(prefix: Buffer = Buffer.alloc(0)): Promise<Array<[key: Buffer, value: Buffer]>> {
+    const db = this.readable();
+    assert(Buffer.isBuffer(prefix), 'an aux prefix must be a Buffer');
+    const rows = await db.iterator(auxRange(prefix)).all();
+    return rows.map(([key, value]) => [key.subarray(1), value]);
+  }
+
+  /**
+   * The whole state as of the last written batch (the meta, message, live, durable and producer spaces,
+   * not the log, not aux) in chunks of about `chunkBytes`, with the values of `auxKeys` read from the same
+   * LevelDB snapshot, so they are the ones written with that state. Appends not yet written are not in it.
+   */
+  exportState(options: ExportOptions = {}): Promise<ExportedState> {
+    try {
+      const db = this.readable();
+      const chunkBytes = options.chunkBytes ?? EXPORT_CHUNK_BYTES;
+      assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunkBytes must be a positive integer, got ${chunkBytes}`);
+      const auxKeys = options.auxKeys ?? [];
+      assert(auxKeys.every((key) => Buffer.isBuffer(key)), 'aux keys must be Buffers');
+      assert(this.installing === null, 'exportState while a snapshot install runs would export a half-installed state');
+      // Not async: the snapshot is taken in this call, before any batch written later can reach the disk.
+      return exportStateFrom(db, chunkBytes, auxKeys);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Installs a snapshot (exportState's chunks, from another store) in place of this store's state, then
+   * applies `aux` to the aux space, which is otherwise kept. Afterwards the store is as the exporting one
+   * was, its log empty and ending at the snapshot's last index, so the next append gets the index the
+   * exporter's next append got. The snapshot is checked before anything changes (STORE_SNAPSHOT_INVALID);
+   * a crash midway leaves a store that open() empties (RecoveredState.interruptedInstall). Meant for a
+   * store with no appends pending; appends are refused until it settles, and a failed install stops the
+   * store as a failed write does. Resolves with the state as open() would recover it.
+   */
+  replaceState(chunks: ReadonlyArray<ReadonlyArray<readonly [Buffer, Buffer]>>, aux: readonly AuxOp[] = []): Promise<RecoveredState> {
+    let plan: InstallPlan;
+    try {
+      this.assertWritable();
+      assert(this.installing === null, 'a snapshot install is already running');
+      plan = planInstall(chunks, aux);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.install(plan);
+    this.installing = run.then(
+      () => {},
+      () => {},
+    );
+    return run.finally(() => {
+      this.installing = null;
+    });
+  }
+
+  /** Empties the store's state (not its aux space, but for `aux`): replaceState with an empty snapshot. */
+  clearState(aux: readonly AuxOp[] = []): Promise<RecoveredState> {
+    return this.replaceState([], aux);
+  }
+
+  private async install(plan: InstallPlan): Promise<RecoveredState> {
+    // Anything appended before the call is written first, so the install starts from a quiet disk.
+    const last = this.queued[this.queued.length - 1] ?? this.inFlight;
+    if (last !== null) await last.durable;
+    const db = this.db!;
+    try {
+      await installState(db, plan);
+      return this.adopt(await recover(db, this.directory, this.logTailMax));
+    } catch (err) {
+      this.failure = new StoreError(
+        'STORE_WRITE_FAILED',
+        `installing a snapshot (last index ${plan.lastIndex}) into ${this.directory} failed; the store accepts no more appends, and reopening it empties it`,
+        { cause: err },
+      );
+      throw this.failure;
+    }
+  }
+
+  /**
+   * Reads the recovered state again, as open() does, once everything appended so far is written: for a
+   * replica that has applied a master's entries and now serves a broker, which starts from recovered counts.
+   */
+  async reload(): Promise<RecoveredState> {
+    this.assertWritable();
+    for (;;) {
+      const last = this.queued[this.queued.length - 1] ?? this.inFlight;
+      if (last === null) break;
+      await last.durable;
+    }
+    const recovered = await recover(this.db!, this.directory, this.logTailMax);
+    // Appends that came in during the read change nothing it counts only if they hold no entries.
+    assert.equal(this.lastIndex, recovered.lastIndex, 'reload() must not race appends of entries');
+    return this.adopt(recovered);
+  }
+
   private readable(): Db {
     if (this.state !== 'open' && this.state !== 'closing') throw new StoreError('STORE_CLOSED', `the store at ${this.directory} is not open (${this.state})`);
     return this.db!;
@@ -519,6 +662,7 @@ export class LevelStore implements Store {
     while (this.state === 'opening') await new Promise((resolve) => setImmediate(resolve));
     if (this.state === 'closed') return;
     this.state = 'closing';
+    await this.installing;
     const last = this.queued[this.queued.length - 1] ?? this.inFlight;
     // A failed write has already been reported to every waiter; closing still releases the directory.
     if (last !== null) await last.durable.catch(() => {});

@@ -65,9 +65,28 @@ export const BATCH_BYTES_MAX = 4 * MiB;
 /** Keys fetched per native call when counting live messages at open; big enough to amortise the call. */
 export const OPEN_SCAN_CHUNK_KEYS = 4096;
 
+/**
+ * Key and value bytes per chunk of an exported snapshot (LevelStore.exportState), by default. A chunk is
+ * what the replication shell sends as one message: large enough that per-message overhead vanishes, small
+ * enough that neither side holds more than a few of them in flight.
+ */
+export const EXPORT_CHUNK_BYTES = 1 * MiB;
+/**
+ * Entries fetched per native call while exporting. Unlike the open scan these carry message bodies, so
+ * fewer per call: ~1 MiB of 1 KiB messages, about one chunk.
+ */
+export const EXPORT_SCAN_CHUNK_ENTRIES = 1024;
+/**
+ * Keys per LevelDB batch while a snapshot install wipes the old state or writes the new one (also bounded
+ * by BATCH_BYTES_MAX): a state of millions of keys in one batch would sit whole in memory and force
+ * memtable switches mid-write. The install is made atomic by its marker key, not by one batch.
+ */
+export const INSTALL_BATCH_KEYS_MAX = 10_000;
+
 /** Encoded queue-name prefixes cached for key building; a broker has far fewer live queues than this. */
 export const QUEUE_PREFIX_CACHE_ENTRIES_MAX = 10_000;
 
 assert(BATCH_ENTRIES_MAX > 0 && BATCH_BYTES_MAX > 0);
 assert(BATCH_BYTES_MAX < LEVELDB_WRITE_BUFFER_BYTES);
 assert(OPEN_SCAN_CHUNK_KEYS > 0);
+assert(EXPORT_CHUNK_BYTES > 0 && EXPORT_SCAN_CHUNK_ENTRIES > 0 && INSTALL_BATCH_KEYS_MAX > 0);

@@ -2,7 +2,8 @@
  * What LevelStore.open() reads back: the log position, per-queue live counts, durable subscriptions and
  * producer windows (each bounded: PRODUCER_WINDOWS_MAX).
  * Small by design: the backlog stays on disk, and counting it reads keys of the bodies-free live space
- * (keys.ts), so a million messages cost a key scan, not a gigabyte of bodies.
+ * (keys.ts), so a million messages cost a key scan, not a gigabyte of bodies. The aux space is never read
+ * here: it is the embedding shell's. A snapshot install cut short is finished first (snapshot.ts).
  */
 import type { Level } from 'level';
 import { StoreError } from './errors.js';
@@ -27,6 +28,7 @@ import {
 } from './keys.js';
 import { OPEN_SCAN_CHUNK_KEYS, PRODUCER_WINDOWS_MAX } from './limits.js';
 import { decodeNumber, decodeProducer, decodeSubscription, encodeNumber } from './records.js';
+import { finishInterruptedInstall } from './snapshot.js';
 import type { DurableSubscription } from './types.js';
 
 export type Db = Level<Buffer, Buffer>;
@@ -38,16 +40,20 @@ export interface Recovered {
   readonly subscriptions: DurableSubscription[];
   /** Producer id → highest seq stored, least recently written first. */
   readonly producers: Map<string, number>;
+  /** Whether a snapshot install cut short was wiped, leaving an empty store. */
+  readonly interruptedInstall: boolean;
 }
 
 /** Reads (or, for an empty directory, writes) the meta, trims the log tail to `logTailMax`, counts, loads. */
 export async function recover(db: Db, directory: string, logTailMax: number): Promise<Recovered> {
+  // Before the meta is read: a half-installed state must not be served, and its meta may be missing.
+  const interruptedInstall = await finishInterruptedInstall(db);
   const { lastIndex, logFirstIndex: recorded } = await readMeta(db, directory);
   const logFirstIndex = await trimLog(db, lastIndex, recorded, logTailMax);
   const queues = await countQueues(db, lastIndex);
   const subscriptions = (await db.iterator(spaceRange(SPACE_DURABLE)).all()).map(([, value]) => decodeSubscription(value));
   const producers = await readProducers(db, directory, lastIndex);
-  return { lastIndex, logFirstIndex, queues, subscriptions, producers };
+  return { lastIndex, logFirstIndex, queues, subscriptions, producers, interruptedInstall };
 }
 
 async function readMeta(db: Db, directory: string): Promise<{ lastIndex: number; logFirstIndex: number }> {

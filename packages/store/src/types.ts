@@ -87,6 +87,48 @@ export interface RecoveredState {
   readonly producers: ReadonlyMap<string, number>;
   /** Index of the last entry in the log, 0 for an empty store. */
   readonly lastIndex: number;
+  /**
+   * True when open() found a snapshot install cut short (a crash mid `replaceState`) and wiped the half
+   * installed state: the store is empty, except its aux space, and its owner needs a new snapshot.
+   * Absent otherwise.
+   */
+  readonly interruptedInstall?: boolean;
+}
+
+/**
+ * A write to the aux space (LevelStore only; see keys.ts), whose keys and values are opaque to the store.
+ * Keys are given without the space byte; the store adds it.
+ */
+export type AuxOp = { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer } | { readonly type: 'del'; readonly key: Buffer };
+
+/** Options of LevelStore.append beyond the Store contract. */
+export interface AppendOptions {
+  /** Aux writes that land in the same batch as the call's entries, after them: atomically with them. */
+  readonly aux?: readonly AuxOp[];
+  /**
+   * Fsync the batch holding this call even when the store was opened with `sync: false`; `durable` then
+   * resolves after the fsync. An empty call with `sync: true` is a barrier: everything written before it
+   * is on disk once it resolves.
+   */
+  readonly sync?: boolean;
+}
+
+/** A key and value of the store as a snapshot carries them: the full key, space byte included. */
+export type StatePair = [key: Buffer, value: Buffer];
+
+export interface ExportOptions {
+  /** Key and value bytes per chunk, roughly (a chunk ends at the first pair that reaches it); default EXPORT_CHUNK_BYTES. */
+  readonly chunkBytes?: number;
+  /** Aux keys (without the space byte) to read from the same snapshot as the state. */
+  readonly auxKeys?: readonly Buffer[];
+}
+
+/** The state spaces of a store at one moment, and the aux values asked for at that same moment. */
+export interface ExportedState {
+  /** Every pair of the meta, message, live, durable and producer spaces, in key order, cut into chunks. */
+  readonly chunks: StatePair[][];
+  /** The value of each of `auxKeys`, in order; undefined where absent. */
+  readonly aux: Array<Buffer | undefined>;
 }
 
 /**

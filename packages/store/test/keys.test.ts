@@ -3,6 +3,7 @@
 // log index can take. Random keys come from a fixed seed so a failure replays.
 import { describe, expect, it } from 'vitest';
 import {
+  SPACE_AUX,
   SPACE_LIVE,
   SPACE_MESSAGE,
   decodeMessageKey,
@@ -17,6 +18,8 @@ import {
   producerKey,
   queueRange,
   spaceRange,
+  auxKey,
+  auxRange,
 } from '../src/keys.js';
 import type { MessageKey } from '../src/types.js';
 import { mulberry32 } from './random.js';
@@ -96,5 +99,17 @@ describe('keys', () => {
     }
     expect(() => producerKey('')).toThrow(/producer id/);
     expect(() => producerKey('x'.repeat(1025))).toThrow(/producer id/);
+  });
+
+  it('bound an aux prefix to exactly the aux keys that extend it, 0xff bytes included', () => {
+    const suffixes = [[], [0], [0xff], [0xff, 0xff], [0xff, 0], [1], [1, 0xff], [1, 0xff, 0xff, 3], [1, 0xfe], [2], [0xfe, 0xff]].map((b) => Buffer.from(b));
+    const keys = suffixes.map(auxKey);
+    for (const prefix of suffixes) {
+      const range = auxRange(prefix);
+      const starts = (s: Buffer) => s.length >= prefix.length && s.subarray(0, prefix.length).equals(prefix);
+      expect(keys.map((key) => inRange(key, range))).toEqual(suffixes.map(starts));
+      expect(inRange(auxKey(prefix), spaceRange(SPACE_AUX))).toBe(true);
+      expect(Buffer.compare(range.lt, spaceRange(SPACE_AUX).lt)).toBeLessThanOrEqual(0);
+    }
   });
 });
