@@ -150,7 +150,7 @@ describe('help, version and usage errors', () => {
       '--max-connections', '--max-frame-size', '--log-level', '--help', '-h', '--version']) {
       expect(stdout).toContain(flag);
     }
-    for (const value of ['61613', '61614', '127.0.0.1', './data', 'issue 4']) expect(stdout).toContain(value);
+    for (const value of ['61613', '61614', '127.0.0.1', './data', 'quorum_mem', '127.0.0.1:2181']) expect(stdout).toContain(value);
   });
 
   it('--version prints the package version', async () => {
@@ -208,8 +208,8 @@ describe('config errors', () => {
 describe('a running broker', () => {
   it('starts on OS-chosen ports, logs them, answers CONNECT, and stops on SIGTERM with status 0', async () => {
     const data = tempDir();
-    const { child, started } = await startBroker(['--port', '0', '--ws-port', '0', '--data', data, '--name', 'b1', '--group', 'g1']);
-    expect(started).toMatchObject({ brokerName: 'b1', group: 'g1', role: 'standalone', dataDir: data });
+    const { child, started } = await startBroker(['--port', '0', '--ws-port', '0', '--data', data, '--name', 'b1']);
+    expect(started).toMatchObject({ brokerName: 'b1', group: null, role: 'standalone', dataDir: data });
     expect(started.stompPort).toEqual(expect.any(Number));
     expect(started.stompPort).not.toBe(0);
     expect(started.wsPort).toEqual(expect.any(Number));

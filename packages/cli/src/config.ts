@@ -3,16 +3,18 @@
  * names (activemq.xml's elements and attributes, flattened), validates it once, overlays the command-line
  * flags and yields complete, frozen BrokerOptions plus the binary's own settings. Unknown keys are refused
  * with their JSON path and the keys known there: a typo must not silently fall back to a default.
- * Sizes become bytes here and nowhere else (STYLE.md §5).
+ * Sizes become bytes here and nowhere else (STYLE.md §5). A replicatedLevelDB object, `--group` or any
+ * replication flag makes the broker a member of a replicated group (ReplicationConfig); otherwise it runs alone.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { BrokerOptions } from '@mini-amq/broker';
 import { DEFAULT_PORTS, parseConnectorUri, type ConnectorSpec, type ListenerProtocol } from './connector.js';
 import { CliError } from './errors.js';
 import {
-  MiB, boolean, describeValue, invalid, nonEmptyString, nonNegativeInteger, positiveInteger,
-  size, type LogLevel,
+  MiB, PORT_MAX, at, boolean, describeValue, durationMs, invalid, nonEmptyString, nonNegativeInteger, positiveInteger,
+  size, type LogLevel, type Setting,
 } from './values.js';
 
 type UserCredential = NonNullable<BrokerOptions['users']>[number];
@@ -29,10 +31,40 @@ export interface CliConfig {
   readonly logLevel: LogLevel;
   /** Human-readable logs (pino-pretty) instead of JSON lines; main sets it when stdout is a terminal. */
   readonly pretty: boolean;
-  /** The replication group this broker will belong to (issue 4); for now only recorded in logs. */
+  /** How this broker replicates its store, or null for a standalone broker. */
+  readonly replication: ReplicationConfig | null;
+  /** replication?.group, kept for the log lines and status that name the group (null when standalone). */
   readonly group: string | null;
   /** Absolute path of the config file read, or null when running on flags and defaults only. */
   readonly configFile: string | null;
+}
+
+/**
+ * A member of a replicated master/slave group: ActiveMQ's `<replicatedLevelDB>` settings, resolved. The
+ * members elect a master through ZooKeeper; the master serves clients and ships its store to the others.
+ * In a group the store's durability is governed by `sync`, not by levelDB's sync (broker.syncWrites).
+ */
+export interface ReplicationConfig {
+  /** The group's name (ActiveMQ replicatedLevelDB brokerName; members of one group share it). */
+  readonly group: string;
+  /** Members in the group, 2N+1: a write needs a majority, and an even count adds no tolerance. */
+  readonly replicas: number;
+  /** ZooKeeper's connection string: host:port items separated by commas. */
+  readonly zkAddress: string;
+  readonly zkPassword: string | null;
+  /** The group's ZooKeeper node: its election and member records live under it. */
+  readonly zkPath: string;
+  readonly zkSessionTimeoutMs: number;
+  /** `tcp://host:port` this member listens on for slaves when it is master; port 0 picks a free one. */
+  readonly bind: string;
+  /** The host the other members dial to reach `bind` (as in a URI: IPv6 in brackets). */
+  readonly hostname: string;
+  /** Among members with the newest data, the highest weight becomes master. */
+  readonly weight: number;
+  /** Members must present the same token to replicate from each other. */
+  readonly securityToken: string;
+  /** When a write is done: one of SYNC_MODES or a comma list of them, trimmed. */
+  readonly sync: string;
 }
 
 /** Values given on the command line, already checked (see flags.ts); each one beats the config file. */
@@ -46,10 +78,53 @@ export interface ConfigOverrides {
   readonly wsPort?: number | null;
   readonly maximumConnections?: number;
   readonly maxFrameSize?: number;
+  /** The replication group's name; it, or any replication setting below, turns replication on. */
   readonly group?: string;
+  readonly replicas?: number;
+  readonly zkAddress?: string;
+  readonly zkPath?: string;
+  readonly zkSessionTimeoutMs?: number;
+  readonly bind?: string;
+  readonly hostname?: string;
+  readonly weight?: number;
+  readonly securityToken?: string;
+  readonly sync?: string;
   readonly logLevel?: LogLevel;
   readonly pretty?: boolean;
 }
+
+/** The overrides that configure replication (all but `group` have a default). */
+type ReplicationOverrides = Pick<ConfigOverrides, 'group' | 'replicas' | 'zkAddress' | 'zkPath' | 'zkSessionTimeoutMs'
+  | 'bind' | 'hostname' | 'weight' | 'securityToken' | 'sync'>;
+
+/** The flag behind each replication override, to say which one turned replication on. */
+export const REPLICATION_FLAGS: Readonly<Record<keyof ReplicationOverrides, string>> = Object.freeze({
+  group: '--group', replicas: '--replicas', zkAddress: '--zk', zkPath: '--zk-path', zkSessionTimeoutMs: '--zk-session-timeout',
+  bind: '--bind', hostname: '--hostname', weight: '--weight', securityToken: '--security-token', sync: '--sync',
+});
+
+/** ActiveMQ's replicatedLevelDB sync modes, in its documentation's order. */
+export const SYNC_MODES = Object.freeze(['local_mem', 'local_disk', 'remote_mem', 'remote_disk', 'quorum_mem', 'quorum_disk'] as const);
+
+/**
+ * A replicated member's defaults: ActiveMQ's, except that `bind` is on loopback like our other listeners (a
+ * member is reachable from other machines only when asked to be), and zkPath is per group, so that groups
+ * sharing one ZooKeeper never meet (ActiveMQ's is "/default" for all). A group's name has no default.
+ */
+export const REPLICATION_DEFAULTS = Object.freeze({
+  replicas: 3,
+  zkAddress: '127.0.0.1:2181',
+  zkPassword: null as string | null,
+  /** zkPath is this, "/", then the group's name. */
+  zkPathParent: '/activemq/leveldb-stores',
+  zkSessionTimeoutMs: 2000,
+  /** ActiveMQ's replication port, 61619. */
+  bind: 'tcp://127.0.0.1:61619',
+  weight: 1,
+  securityToken: '',
+  /** The master and replicas/2 slaves have the write in memory: survives any minority failing. */
+  sync: 'quorum_mem',
+});
 
 /**
  * The binary's one defaults object: what `mini-amq start` does with no file and no flags. The broker values
@@ -84,6 +159,8 @@ export const CLI_DEFAULTS = Object.freeze({
 export const CONFIG_KEYS = Object.freeze({
   root: ['brokerName', 'dataDirectory', 'transportConnectors', 'persistenceAdapter', 'plugins', 'destinationPolicy',
     'networkConnectors', 'replicatedLevelDB'],
+  replicatedLevelDB: ['replicas', 'zkAddress', 'zkPassword', 'zkPath', 'zkSessionTimeout', 'bind', 'hostname', 'weight',
+    'securityToken', 'sync', 'brokerName'],
   transportConnector: ['name', 'uri'],
   persistenceAdapter: ['levelDB'],
   levelDB: ['directory', 'sync', 'maxFailoverProducersToTrack'],
@@ -96,6 +173,13 @@ export const CONFIG_KEYS = Object.freeze({
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** What a config file sets; anything absent falls back to CLI_DEFAULTS. */
 type FileSettings = Partial<Mutable<ResolvedBrokerOptions>>;
+/** What a file's replicatedLevelDB sets (the group from its brokerName); absent settings take REPLICATION_DEFAULTS. */
+type FileReplication = Partial<Mutable<ReplicationConfig>>;
+/** A file's settings: the broker's, and its replicatedLevelDB, or null when it has none. */
+interface FileConfig {
+  readonly broker: FileSettings;
+  readonly replication: FileReplication | null;
+}
 
 function configError(message: string): never {
   throw new CliError('CLI_CONFIG_INVALID', message);
@@ -116,7 +200,7 @@ function arrayAt(value: unknown, where: string, name: string): unknown[] {
 }
 
 /** Reads and validates the file's JSON value; relative directories are taken from `baseDir`, the file's folder. */
-function readFileSettings(raw: unknown, baseDir: string): FileSettings {
+function readFileSettings(raw: unknown, baseDir: string): FileConfig {
   const root = objectAt(raw, '$', 'the config file', CONFIG_KEYS.root);
   const out: FileSettings = {};
   if (root.brokerName !== undefined) out.brokerName = nonEmptyString(root.brokerName, { name: 'brokerName', where: '$.brokerName' });
@@ -128,8 +212,9 @@ function readFileSettings(raw: unknown, baseDir: string): FileSettings {
   if (root.plugins !== undefined) Object.assign(out, readPlugins(root.plugins));
   if (root.destinationPolicy !== undefined) Object.assign(out, readDestinationPolicy(root.destinationPolicy));
   rejectReserved(root.networkConnectors, 'networkConnectors', 5);
-  rejectReserved(root.replicatedLevelDB, 'replicatedLevelDB', 4);
-  return out;
+  // null is README's way of writing "standalone" in a full example file.
+  const replication = root.replicatedLevelDB === undefined || root.replicatedLevelDB === null ? null : readReplication(root.replicatedLevelDB);
+  return { broker: out, replication };
 }
 
 /** Keys kept for features still to come: an empty value is accepted so one file can be written ahead. */
@@ -220,6 +305,117 @@ function readPlugins(value: unknown): FileSettings {
   return { users: Object.freeze(users) };
 }
 
+/** replicatedLevelDB: each key checked as its flag is, with its JSON path. */
+function readReplication(value: unknown): FileReplication {
+  const where = '$.replicatedLevelDB';
+  const repl = objectAt(value, where, 'replicatedLevelDB', CONFIG_KEYS.replicatedLevelDB);
+  const setting = (name: string): Setting => ({ name, where: `${where}.${name}` });
+  const out: FileReplication = {};
+  if (repl.brokerName !== undefined) out.group = groupName(repl.brokerName, setting('brokerName'));
+  if (repl.replicas !== undefined) out.replicas = replicas(repl.replicas, setting('replicas'));
+  if (repl.zkAddress !== undefined) out.zkAddress = zkAddress(repl.zkAddress, setting('zkAddress'));
+  if (repl.zkPassword !== undefined && repl.zkPassword !== null) out.zkPassword = nonEmptyString(repl.zkPassword, setting('zkPassword'));
+  if (repl.zkPath !== undefined) out.zkPath = zkPath(repl.zkPath, setting('zkPath'));
+  if (repl.zkSessionTimeout !== undefined) out.zkSessionTimeoutMs = durationMs(repl.zkSessionTimeout, setting('zkSessionTimeout'));
+  if (repl.bind !== undefined) out.bind = bindUri(repl.bind, setting('bind'));
+  if (repl.hostname !== undefined) out.hostname = hostname(repl.hostname, setting('hostname'));
+  if (repl.weight !== undefined) out.weight = nonNegativeInteger(repl.weight, setting('weight'));
+  if (repl.securityToken !== undefined) out.securityToken = anyString(repl.securityToken, setting('securityToken'));
+  if (repl.sync !== undefined) out.sync = syncModes(repl.sync, setting('sync'));
+  return out;
+}
+
+/** Any string, the empty one included (securityToken's default is ""). */
+export function anyString(value: unknown, setting: Setting): string {
+  if (typeof value !== 'string') invalid(setting, 'a string', value);
+  return value;
+}
+
+/** A group's name, which also names its default ZooKeeper node, so it must be one node name. */
+export function groupName(value: unknown, setting: Setting): string {
+  const name = nonEmptyString(value, setting);
+  if (name.includes('/') || name === '.' || name === '..') {
+    invalid(setting, 'a name without "/" (it names the group\'s ZooKeeper node)', value);
+  }
+  return name;
+}
+
+/** 2N+1 members: an even count needs as large a majority as the next odd one and tolerates no more failures. */
+export function replicas(value: unknown, setting: Setting): number {
+  const n = positiveInteger(value, setting);
+  if (n % 2 === 0) invalid(setting, 'odd (2N+1: 1, 3, 5, …; an even group tolerates no more failures than one member fewer)', value);
+  return n;
+}
+
+/** A URI's host: a name or IPv4 address, or an IPv6 address in brackets. */
+const URI_HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[^\s:/?#@\[\],]+)`;
+const HOST_PORT = new RegExp(`^(${URI_HOST}):(\\d{1,5})$`);
+/** Addresses that mean "every interface": fine to listen on, useless to dial. */
+const WILDCARD_HOSTS: readonly string[] = Object.freeze(['0.0.0.0', '::', '[::]']);
+
+function portOf(digits: string): number | null {
+  const n = Number(digits);
+  return n <= PORT_MAX ? n : null;
+}
+
+/** ZooKeeper's connection string, "host:port" or "h1:p1,h2:p2" (spaces around items dropped); no chroot: that is zkPath. */
+export function zkAddress(value: unknown, setting: Setting): string {
+  const text = nonEmptyString(value, setting);
+  const items = text.split(',').map((item) => item.trim());
+  for (const item of items) {
+    const match = HOST_PORT.exec(item);
+    if (match === null || portOf(match[2]!) === null || portOf(match[2]!) === 0) {
+      configError(`${setting.name} must be ZooKeeper servers as host:port items separated by commas (e.g. "127.0.0.1:2181" or "zk1:2181,zk2:2181"), but item ${describeValue(item)} is not one (in ${describeValue(value)})${at(setting)}`);
+    }
+  }
+  return items.join(',');
+}
+
+/** A ZooKeeper node path, as ZooKeeper itself would accept it. */
+export function zkPath(value: unknown, setting: Setting): string {
+  const text = nonEmptyString(value, setting);
+  const parts = text.split('/').slice(1);
+  if (!text.startsWith('/') || parts.some((part) => part === '' || part === '.' || part === '..')) {
+    invalid(setting, 'a ZooKeeper path: starting with "/", with no "//", no trailing "/" and no "." or ".." part (e.g. "/activemq/leveldb-stores/g1")', value);
+  }
+  return text;
+}
+
+/** The replication listener, `tcp://host:port` (port 0 picks a free one); the host is kept as written (IPv6 in brackets). */
+export function bindUri(value: unknown, setting: Setting): string {
+  const match = typeof value === 'string' ? /^tcp:\/\/(.+)$/.exec(value) : null;
+  const hostPort = match === null ? null : HOST_PORT.exec(match[1]!);
+  if (hostPort === null || portOf(hostPort[2]!) === null) {
+    invalid(setting, `a URI tcp://host:port (port 0-${PORT_MAX}, 0 = any free port; e.g. "${REPLICATION_DEFAULTS.bind}")`, value);
+  }
+  return value as string;
+}
+
+/** bind's host and port; bind has passed bindUri. */
+function bindParts(bind: string): { readonly host: string; readonly port: number } {
+  const [, host, port] = HOST_PORT.exec(bind.slice('tcp://'.length))!;
+  return { host: host!, port: Number(port) };
+}
+
+/** A host the other members can dial: not a wildcard address. */
+export function hostname(value: unknown, setting: Setting): string {
+  const text = nonEmptyString(value, setting);
+  if (!new RegExp(`^${URI_HOST}$`).test(text) || WILDCARD_HOSTS.includes(text)) {
+    invalid(setting, 'a host name or address the other members can reach (IPv6 in brackets, e.g. "[::1]"; not 0.0.0.0 or ::)', value);
+  }
+  return text;
+}
+
+/** ActiveMQ's `sync`: one mode or a comma list of them ("the stronger setting wins"); returned trimmed. */
+export function syncModes(value: unknown, setting: Setting): string {
+  const items = nonEmptyString(value, setting).split(',').map((item) => item.trim());
+  const unknown = items.find((item) => !(SYNC_MODES as readonly string[]).includes(item));
+  if (unknown !== undefined) {
+    configError(`${setting.name} must be one or more of ${SYNC_MODES.join(', ')} separated by commas, but ${describeValue(unknown)} is not one (in ${describeValue(value)})${at(setting)}`);
+  }
+  return items.join(',');
+}
+
 function readDestinationPolicy(value: unknown): FileSettings {
   const where = '$.destinationPolicy';
   const policy = objectAt(value, where, 'destinationPolicy', CONFIG_KEYS.destinationPolicy);
@@ -244,22 +440,75 @@ function defined<T extends object>(value: T): Partial<T> {
  */
 export function resolveConfig(raw: unknown, overrides: ConfigOverrides = {}, options: { baseDir?: string; cwd?: string; configFile?: string | null } = {}): CliConfig {
   const cwd = options.cwd ?? process.cwd();
-  const file = raw === undefined ? {} : readFileSettings(raw, options.baseDir ?? cwd);
-  const { group, logLevel, pretty, dataDir, ...brokerFlags } = overrides;
+  const file: FileConfig = raw === undefined ? { broker: {}, replication: null } : readFileSettings(raw, options.baseDir ?? cwd);
+  const {
+    logLevel, pretty, dataDir,
+    group, replicas: replicasFlag, zkAddress: zkAddressFlag, zkPath: zkPathFlag, zkSessionTimeoutMs, bind, hostname: hostnameFlag,
+    weight, securityToken, sync,
+    ...brokerFlags
+  } = overrides;
   const broker: ResolvedBrokerOptions = Object.freeze({
     ...pickBroker(CLI_DEFAULTS),
     dataDir: path.resolve(cwd, CLI_DEFAULTS.dataDir),
-    ...file,
+    ...file.broker,
     ...defined({ ...brokerFlags, dataDir: dataDir === undefined ? undefined : path.resolve(cwd, dataDir) }),
   });
   checkListeners(broker);
+  const replication = resolveReplication(file.replication, {
+    group, replicas: replicasFlag, zkAddress: zkAddressFlag, zkPath: zkPathFlag, zkSessionTimeoutMs, bind, hostname: hostnameFlag,
+    weight, securityToken, sync,
+  }, broker);
   return Object.freeze({
     broker,
     logLevel: logLevel ?? CLI_DEFAULTS.logLevel,
     pretty: pretty ?? false,
-    group: group ?? CLI_DEFAULTS.group,
+    replication,
+    group: replication?.group ?? CLI_DEFAULTS.group,
     configFile: options.configFile ?? null,
   });
+}
+
+/**
+ * Replication is on when the file has a replicatedLevelDB object or any replication flag is given: defaults,
+ * then the file's replicatedLevelDB, then the flags. Null when it is off.
+ */
+function resolveReplication(file: FileReplication | null, overrides: ReplicationOverrides, broker: ResolvedBrokerOptions): ReplicationConfig | null {
+  const flags = defined(overrides);
+  const flagged = Object.keys(flags) as Array<keyof ReplicationOverrides>;
+  if (file === null && flagged.length === 0) return null;
+  const why = file !== null ? 'the config file has replicatedLevelDB' : `${REPLICATION_FLAGS[flagged[0]!]} was given`;
+  const group = flags.group ?? file?.group;
+  if (group === undefined) {
+    configError(`replication is on (${why}) but the group has no name: pass --group NAME or set replicatedLevelDB.brokerName (at $.replicatedLevelDB.brokerName)`);
+  }
+  // The members of a group tell each other apart by name (ZooKeeper records, logs, status).
+  if (broker.brokerName === CLI_DEFAULTS.brokerName) {
+    configError('in a replication group every member needs its own name: pass --name (e.g. --name b1) or set brokerName (at $.brokerName)');
+  }
+  const { zkPathParent, ...defaults } = REPLICATION_DEFAULTS;
+  const merged = { ...defaults, ...file, ...flags, group };
+  const { host: bindHost } = bindParts(merged.bind);
+  const replication: ReplicationConfig = Object.freeze({
+    ...merged,
+    // groupName keeps "/" out of the group's name, so this is always one node below the parent.
+    zkPath: merged.zkPath ?? `${zkPathParent}/${group}`,
+    // A wildcard bind listens everywhere; the others reach this machine by its name.
+    hostname: merged.hostname ?? (WILDCARD_HOSTS.includes(bindHost) ? os.hostname() : bindHost),
+  });
+  checkBindPort(broker, replication);
+  return replication;
+}
+
+/** The replication listener cannot share a port with a client listener on an address both listen on. */
+function checkBindPort(broker: ResolvedBrokerOptions, replication: ReplicationConfig): void {
+  const { host, port } = bindParts(replication.bind);
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const overlaps = bare === broker.host || WILDCARD_HOSTS.includes(host) || WILDCARD_HOSTS.includes(broker.host);
+  for (const [listener, listenerPort] of [['stomp', broker.stompPort], ['ws', broker.wsPort]] as const) {
+    if (port !== 0 && port === listenerPort && overlaps) {
+      configError(`the replication bind ${replication.bind} and the ${listener} listener both use port ${port}: give them different ports`);
+    }
+  }
 }
 
 function pickBroker(d: typeof CLI_DEFAULTS): ResolvedBrokerOptions {

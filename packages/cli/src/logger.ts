@@ -7,8 +7,11 @@ import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogLevel } from './values.js';
 
-/** Role in a replication group; a broker started by this version is always alone (replication: issue 4). */
-export type BrokerRole = 'standalone';
+/**
+ * How the process runs: alone, or as a member of a replication group, whose master/slave role changes over
+ * its life and so is logged per event (the `replication` field), not here.
+ */
+export type BrokerRole = 'standalone' | 'member';
 
 export interface LoggerSettings {
   readonly brokerName: string;

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { startBroker, type RunningBroker } from '@mini-amq/broker';
 import type { CliConfig } from './config.js';
+import { startMember } from './group-start.js';
 import { EXIT_FAILURE, EXIT_OK } from './errors.js';
 import { explainStartFailure } from './failures.js';
 import { createLogger } from './logger.js';
@@ -33,15 +34,20 @@ export async function runStart(config: CliConfig, io: StartIo = processIo): Prom
   const logger = createLogger({
     brokerName: config.broker.brokerName,
     group: config.group,
-    role: 'standalone',
+    role: config.replication === null ? 'standalone' : 'member',
     level: config.logLevel,
     pretty: config.pretty,
   });
   // Listen for stop signals before starting: a SIGTERM that lands while the store opens is then honoured
   // gracefully right after the start instead of killing the process with its store half open.
   const stopSignal = nextStopSignal();
-  let broker: RunningBroker;
+  let broker: Closable;
   try {
+    if (config.replication !== null) {
+      // A member opens its client ports only while master; group-start.ts logs them then.
+      broker = await startMember(config, config.replication, logger);
+      return stop(broker, await stopSignal.received, logger, io);
+    }
     broker = await startBroker({ ...config.broker, group: config.group, logger });
   } catch (error) {
     stopSignal.cancel();
@@ -51,13 +57,14 @@ export async function runStart(config: CliConfig, io: StartIo = processIo): Prom
     io.printError(explained.message);
     return EXIT_FAILURE;
   }
+  const standalone = broker as RunningBroker;
   logger.info({
-    stompPort: broker.stompPort,
-    wsPort: broker.wsPort,
+    stompPort: standalone.stompPort,
+    wsPort: standalone.wsPort,
     host: config.broker.host,
     dataDir: config.broker.dataDir,
     configFile: config.configFile,
-  }, `listening: STOMP on ${listening(config.broker.host, broker.stompPort)}, WebSocket on ${listening(config.broker.host, broker.wsPort)}, data in ${config.broker.dataDir}`);
+  }, `listening: STOMP on ${listening(config.broker.host, standalone.stompPort)}, WebSocket on ${listening(config.broker.host, standalone.wsPort)}, data in ${config.broker.dataDir}`);
   const signal = await stopSignal.received;
   return stop(broker, signal, logger, io);
 }
@@ -88,7 +95,12 @@ function nextStopSignal(): { readonly received: Promise<StopSignal>; cancel(): v
   return { received, cancel };
 }
 
-async function stop(broker: RunningBroker, signal: StopSignal, logger: Logger, io: StartIo): Promise<number> {
+/** What a stop signal closes: a standalone broker, or a group member with the broker it runs as master. */
+interface Closable {
+  close(): Promise<void>;
+}
+
+async function stop(broker: Closable, signal: StopSignal, logger: Logger, io: StartIo): Promise<number> {
   logger.info({ signal }, `${signal}: closing connections and flushing the store (a second signal exits at once)`);
   const again = (second: StopSignal) => {
     logger.warn({ signal: second }, `second stop signal (${second}): exiting without finishing the shutdown`);

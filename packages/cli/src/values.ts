@@ -102,6 +102,25 @@ export function size(value: unknown, setting: Setting, max: number = Number.MAX_
   return bytes;
 }
 
+/** Units ActiveMQ's durations take (zkSessionTimeout="2s"); a bare number is milliseconds. */
+const DURATION_UNITS: Readonly<Record<string, number>> = Object.freeze({ '': 1, ms: 1, s: 1000 });
+
+/** A positive duration in milliseconds: a number of ms, or a string such as "2s", "2000ms", "2000" (case and space free). */
+export function durationMs(value: unknown, setting: Setting): number {
+  let ms: number | null = null;
+  if (typeof value === 'number') {
+    ms = Number.isSafeInteger(value) ? value : null;
+  } else if (typeof value === 'string') {
+    const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = match ? DURATION_UNITS[match[2]!.toLowerCase()] : undefined;
+    if (match && unit !== undefined) ms = Number(match[1]) * unit;
+  }
+  if (ms === null || !Number.isSafeInteger(ms) || ms < 1) {
+    invalid(setting, 'a duration (a positive number of milliseconds, or a string such as "2s" or "2000ms")', value);
+  }
+  return ms;
+}
+
 /** Log levels pino knows, quietest last; `silent` turns logging off. */
 export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
 export type LogLevel = (typeof LOG_LEVELS)[number];

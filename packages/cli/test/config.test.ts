@@ -4,10 +4,13 @@
  * parseConnectorUri (no broker, no ports), plus loadConfig on files in a temp directory.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname as osHostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_DEFAULTS, CONFIG_KEYS, loadConfig, resolveConfig } from '../src/config.js';
+import {
+  CLI_DEFAULTS, CONFIG_KEYS, REPLICATION_DEFAULTS, bindUri, loadConfig, replicas, resolveConfig, syncModes, zkAddress, zkPath,
+  type ConfigOverrides,
+} from '../src/config.js';
 import { parseConnectorUri } from '../src/connector.js';
 import { CliError } from '../src/errors.js';
 import { size } from '../src/values.js';
@@ -15,9 +18,9 @@ import { size } from '../src/values.js';
 const MiB = 1024 * 1024;
 const cwd = '/srv/amq';
 const baseDir = '/etc/amq';
-const resolve = (raw: unknown, overrides = {}) => resolveConfig(raw, overrides, { baseDir, cwd });
+const resolve = (raw: unknown, overrides: ConfigOverrides = {}) => resolveConfig(raw, overrides, { baseDir, cwd });
 /** The message resolveConfig throws for `raw`, failing the test if it throws anything else or nothing. */
-function errorOf(raw: unknown, overrides = {}): string {
+function errorOf(raw: unknown, overrides: ConfigOverrides = {}): string {
   try {
     resolve(raw, overrides);
   } catch (error) {
@@ -52,7 +55,7 @@ describe('defaults', () => {
       maximumConnections: 1000, maxFrameSize: 104857600, users: [], syncWrites: true, maximumRedeliveries: 6,
       deadLetterQueue: 'ActiveMQ.DLQ', destinationMemoryLimit: 64 * MiB, defaultPrefetch: 1000, maxFailoverProducersToTrack: 4096,
     });
-    expect(config).toMatchObject({ logLevel: 'info', pretty: false, group: null, configFile: null });
+    expect(config).toMatchObject({ logLevel: 'info', pretty: false, replication: null, group: null, configFile: null });
   });
 
   it('an empty file is the defaults too', () => {
@@ -143,6 +146,7 @@ describe('unknown keys are refused with their path and the keys known there', ()
     [{ plugins: { simpleAuthenticationPlugin: { users: [], anonymousAccessAllowed: true } } }, 'unknown key "anonymousAccessAllowed" at $.plugins.simpleAuthenticationPlugin (known: users)'],
     [{ plugins: { simpleAuthenticationPlugin: { users: [{ username: 'a', password: 'b', groups: 'admins' }] } } }, 'unknown key "groups" at $.plugins.simpleAuthenticationPlugin.users[0] (known: username, password)'],
     [{ destinationPolicy: { maximumRedelivery: 1 } }, 'unknown key "maximumRedelivery" at $.destinationPolicy (known: maximumRedeliveries, deadLetterQueue, memoryLimit, prefetchSize)'],
+    [{ brokerName: 'b1', replicatedLevelDB: { brokerName: 'g', zkAdress: 'h:1' } }, 'unknown key "zkAdress" at $.replicatedLevelDB (known: replicas, zkAddress, zkPassword, zkPath, zkSessionTimeout, bind, hostname, weight, securityToken, sync, brokerName)'],
   ])('%j', (raw, message) => {
     expect(errorOf(raw)).toBe(message);
   });
@@ -287,10 +291,150 @@ describe('reserved keys for later issues', () => {
   it.each([
     [{ networkConnectors: [{ uri: 'static:(tcp://a:61613)' }] }, 'networkConnectors is not supported yet (issue 5) (at $.networkConnectors)'],
     [{ networkConnectors: {} }, 'networkConnectors is not supported yet (issue 5) (at $.networkConnectors)'],
-    [{ replicatedLevelDB: { replicas: 3 } }, 'replicatedLevelDB is not supported yet (issue 4) (at $.replicatedLevelDB)'],
-    [{ replicatedLevelDB: {} }, 'replicatedLevelDB is not supported yet (issue 4) (at $.replicatedLevelDB)'],
   ])('%j', (raw, message) => {
     expect(errorOf(raw)).toBe(message);
+  });
+});
+
+describe('replication: replicatedLevelDB and the replication flags', () => {
+  /** A member's minimal file: its own name and its group's. */
+  const member = (repl: Record<string, unknown> = {}, root: Record<string, unknown> = {}) =>
+    ({ brokerName: 'b1', ...root, replicatedLevelDB: { brokerName: 'g1', ...repl } });
+  const where = '$.replicatedLevelDB';
+
+  it('is off without replicatedLevelDB, with replicatedLevelDB null, and without replication flags', () => {
+    for (const raw of [undefined, {}, { replicatedLevelDB: null }, EXAMPLE]) {
+      expect(resolve(raw)).toMatchObject({ replication: null, group: null });
+    }
+  });
+
+  it('a group gets the documented defaults, each member its own zkPath under the parent', () => {
+    const config = resolve(member());
+    expect(config.replication).toEqual({
+      group: 'g1', replicas: 3, zkAddress: '127.0.0.1:2181', zkPassword: null, zkPath: '/activemq/leveldb-stores/g1',
+      zkSessionTimeoutMs: 2000, bind: 'tcp://127.0.0.1:61619', hostname: '127.0.0.1', weight: 1, securityToken: '', sync: 'quorum_mem',
+    });
+    expect(config.group).toBe('g1');
+    expect(Object.isFrozen(config.replication)).toBe(true);
+    expect(Object.isFrozen(REPLICATION_DEFAULTS)).toBe(true);
+  });
+
+  it('the defaults pass their own checks', () => {
+    const setting = { name: 'default' };
+    expect(zkAddress(REPLICATION_DEFAULTS.zkAddress, setting)).toBe(REPLICATION_DEFAULTS.zkAddress);
+    expect(bindUri(REPLICATION_DEFAULTS.bind, setting)).toBe(REPLICATION_DEFAULTS.bind);
+    expect(syncModes(REPLICATION_DEFAULTS.sync, setting)).toBe(REPLICATION_DEFAULTS.sync);
+    expect(replicas(REPLICATION_DEFAULTS.replicas, setting)).toBe(REPLICATION_DEFAULTS.replicas);
+    expect(zkPath(`${REPLICATION_DEFAULTS.zkPathParent}/g1`, setting)).toBe('/activemq/leveldb-stores/g1');
+  });
+
+  it('the broker\'s own settings are unchanged by replication (levelDB sync stays syncWrites)', () => {
+    const standalone = resolve({ brokerName: 'b1', persistenceAdapter: { levelDB: { sync: false } } }).broker;
+    expect(resolve(member({}, { persistenceAdapter: { levelDB: { sync: false } } })).broker).toEqual(standalone);
+  });
+
+  it('every file key reaches its ReplicationConfig field', () => {
+    expect(resolve(member({
+      replicas: 5, zkAddress: 'zk1:2181, zk2:2182,[::1]:2183', zkPassword: 'pw', zkPath: '/amq/g1', zkSessionTimeout: '3s',
+      bind: 'tcp://0.0.0.0:7000', hostname: 'b1.example', weight: 0, securityToken: 'tok', sync: ' local_disk , remote_mem ',
+    })).replication).toEqual({
+      group: 'g1', replicas: 5, zkAddress: 'zk1:2181,zk2:2182,[::1]:2183', zkPassword: 'pw', zkPath: '/amq/g1', zkSessionTimeoutMs: 3000,
+      bind: 'tcp://0.0.0.0:7000', hostname: 'b1.example', weight: 0, securityToken: 'tok', sync: 'local_disk,remote_mem',
+    });
+  });
+
+  it('zkSessionTimeout takes a number of ms, or a string in ms or s', () => {
+    const timeout = (value: unknown) => resolve(member({ zkSessionTimeout: value })).replication!.zkSessionTimeoutMs;
+    expect([timeout(1500), timeout('2s'), timeout('2000ms'), timeout('2500'), timeout(' 4 S ')]).toEqual([1500, 2000, 2000, 2500, 4000]);
+  });
+
+  it('hostname defaults to bind\'s host, or to this machine\'s name when bind listens everywhere', () => {
+    const host = (bind: string) => resolve(member({ bind })).replication!.hostname;
+    expect(host('tcp://10.0.0.5:61619')).toBe('10.0.0.5');
+    expect(host('tcp://[::1]:61619')).toBe('[::1]');
+    expect(host('tcp://0.0.0.0:61619')).toBe(osHostname());
+    expect(host('tcp://[::]:61619')).toBe(osHostname());
+  });
+
+  it('--group or any replication flag turns it on without a file', () => {
+    expect(resolve(undefined, { brokerName: 'b1', group: 'g2' }).replication).toMatchObject({ group: 'g2', zkPath: '/activemq/leveldb-stores/g2' });
+    expect(resolve({ replicatedLevelDB: { brokerName: 'g3' } }, { brokerName: 'b1' }).group).toBe('g3');
+  });
+
+  it('each flag beats the file value; --group beats replicatedLevelDB.brokerName', () => {
+    const flags: ConfigOverrides = {
+      group: 'flagged', replicas: 1, zkAddress: 'zk9:2181', zkPath: '/x/y', zkSessionTimeoutMs: 9000, bind: 'tcp://127.0.0.2:0',
+      hostname: 'me', weight: 7, securityToken: 'flag-token', sync: 'quorum_disk',
+    };
+    const file = member({
+      replicas: 5, zkAddress: 'zk1:1', zkPassword: 'pw', zkPath: '/a/b', zkSessionTimeout: 100, bind: 'tcp://h:1', hostname: 'h',
+      weight: 2, securityToken: 'file-token', sync: 'local_mem',
+    });
+    expect(resolve(file, flags).replication).toEqual({ ...flags, zkPassword: 'pw' });
+  });
+
+  it('a file member keeps its own values for the flags not given', () => {
+    expect(resolve(member({ replicas: 5, sync: 'local_mem' }), { weight: 3 }).replication).toMatchObject({ replicas: 5, sync: 'local_mem', weight: 3 });
+  });
+
+  type Refused = [repl: Record<string, unknown>, message: string];
+  it.each<Refused>([
+    [{ replicas: 4 }, `replicas must be odd (2N+1: 1, 3, 5, …; an even group tolerates no more failures than one member fewer), got 4 (at ${where}.replicas)`],
+    [{ replicas: 0 }, `replicas must be a positive integer, got 0 (at ${where}.replicas)`],
+    [{ replicas: '3x' }, `replicas must be a positive integer, got "3x" (at ${where}.replicas)`],
+    [{ zkAddress: '' }, `zkAddress must be a non-empty string, got "" (at ${where}.zkAddress)`],
+    [{ zkAddress: 'zk1' }, `zkAddress must be ZooKeeper servers as host:port items separated by commas (e.g. "127.0.0.1:2181" or "zk1:2181,zk2:2181"), but item "zk1" is not one (in "zk1") (at ${where}.zkAddress)`],
+    [{ zkAddress: 'zk1:2181,,zk2:2181' }, `zkAddress must be ZooKeeper servers as host:port items separated by commas (e.g. "127.0.0.1:2181" or "zk1:2181,zk2:2181"), but item "" is not one (in "zk1:2181,,zk2:2181") (at ${where}.zkAddress)`],
+    [{ zkAddress: 'zk1:2181/chroot' }, `zkAddress must be ZooKeeper servers as host:port items separated by commas (e.g. "127.0.0.1:2181" or "zk1:2181,zk2:2181"), but item "zk1:2181/chroot" is not one (in "zk1:2181/chroot") (at ${where}.zkAddress)`],
+    [{ zkAddress: 'zk1:70000' }, `zkAddress must be ZooKeeper servers as host:port items separated by commas (e.g. "127.0.0.1:2181" or "zk1:2181,zk2:2181"), but item "zk1:70000" is not one (in "zk1:70000") (at ${where}.zkAddress)`],
+    [{ zkAddress: 'zk1:0' }, `zkAddress must be ZooKeeper servers as host:port items separated by commas (e.g. "127.0.0.1:2181" or "zk1:2181,zk2:2181"), but item "zk1:0" is not one (in "zk1:0") (at ${where}.zkAddress)`],
+    [{ zkPassword: '' }, `zkPassword must be a non-empty string, got "" (at ${where}.zkPassword)`],
+    [{ zkPassword: 5 }, `zkPassword must be a non-empty string, got 5 (at ${where}.zkPassword)`],
+    ...['amq', '/amq/', '/', '/a//b', '/a/./b', '/a/..'].map((path) => [{ zkPath: path },
+      `zkPath must be a ZooKeeper path: starting with "/", with no "//", no trailing "/" and no "." or ".." part (e.g. "/activemq/leveldb-stores/g1"), got ${JSON.stringify(path)} (at ${where}.zkPath)`] as Refused),
+    ...[0, -5, 1.5, '2 min', '2.5s', 'soon', ''].map((value) => [{ zkSessionTimeout: value },
+      `zkSessionTimeout must be a duration (a positive number of milliseconds, or a string such as "2s" or "2000ms"), got ${JSON.stringify(value)} (at ${where}.zkSessionTimeout)`] as Refused),
+    ...['127.0.0.1:61619', 'stomp://h:1', 'tcp://h', 'tcp://h:65536', 'tcp://h:1/x', 'tcp://:1', 7].map((value) => [{ bind: value },
+      `bind must be a URI tcp://host:port (port 0-65535, 0 = any free port; e.g. "tcp://127.0.0.1:61619"), got ${JSON.stringify(value)} (at ${where}.bind)`] as Refused),
+    ...['0.0.0.0', '[::]', 'a b', 'h:1', '::1'].map((value) => [{ hostname: value },
+      `hostname must be a host name or address the other members can reach (IPv6 in brackets, e.g. "[::1]"; not 0.0.0.0 or ::), got ${JSON.stringify(value)} (at ${where}.hostname)`] as Refused),
+    [{ weight: -1 }, `weight must be a non-negative integer, got -1 (at ${where}.weight)`],
+    [{ securityToken: null }, `securityToken must be a string, got null (at ${where}.securityToken)`],
+    [{ sync: 'quorum' }, `sync must be one or more of local_mem, local_disk, remote_mem, remote_disk, quorum_mem, quorum_disk separated by commas, but "quorum" is not one (in "quorum") (at ${where}.sync)`],
+    [{ sync: 'local_disk,,remote_mem' }, `sync must be one or more of local_mem, local_disk, remote_mem, remote_disk, quorum_mem, quorum_disk separated by commas, but "" is not one (in "local_disk,,remote_mem") (at ${where}.sync)`],
+    [{ sync: '' }, `sync must be a non-empty string, got "" (at ${where}.sync)`],
+    [{ sync: true }, `sync must be a non-empty string, got true (at ${where}.sync)`],
+    [{ brokerName: '' }, `brokerName must be a non-empty string, got "" (at ${where}.brokerName)`],
+    [{ brokerName: 'a/b' }, `brokerName must be a name without "/" (it names the group's ZooKeeper node), got "a/b" (at ${where}.brokerName)`],
+  ])('%j is refused', (repl, message) => {
+    expect(errorOf(member(repl))).toBe(message);
+  });
+
+  it('replicatedLevelDB must be an object', () => {
+    expect(errorOf({ brokerName: 'b1', replicatedLevelDB: [] })).toBe(`replicatedLevelDB must be an object, got [] (at ${where})`);
+  });
+
+  it('a group needs a name from --group or replicatedLevelDB.brokerName, and says what turned replication on', () => {
+    const hint = 'but the group has no name: pass --group NAME or set replicatedLevelDB.brokerName (at $.replicatedLevelDB.brokerName)';
+    expect(errorOf({ brokerName: 'b1', replicatedLevelDB: {} })).toBe(`replication is on (the config file has replicatedLevelDB) ${hint}`);
+    expect(errorOf({ brokerName: 'b1', replicatedLevelDB: { replicas: 3 } })).toBe(`replication is on (the config file has replicatedLevelDB) ${hint}`);
+    expect(errorOf({}, { brokerName: 'b1', zkAddress: 'zk1:2181' })).toBe(`replication is on (--zk was given) ${hint}`);
+    expect(errorOf({}, { brokerName: 'b1', sync: 'local_mem' })).toBe(`replication is on (--sync was given) ${hint}`);
+  });
+
+  it('a member must not keep the default broker name', () => {
+    const message = 'in a replication group every member needs its own name: pass --name (e.g. --name b1) or set brokerName (at $.brokerName)';
+    expect(errorOf({ replicatedLevelDB: { brokerName: 'g1' } })).toBe(message);
+    expect(errorOf({ brokerName: 'localhost' }, { group: 'g1' })).toBe(message);
+    expect(errorOf(undefined, { group: 'g1' })).toBe(message);
+    expect(resolve(undefined, { group: 'g1', brokerName: 'b1' }).group).toBe('g1');
+  });
+
+  it('the replication port must differ from a client listener\'s on a shared address', () => {
+    expect(errorOf(member({ bind: 'tcp://127.0.0.1:61613' }))).toBe('the replication bind tcp://127.0.0.1:61613 and the stomp listener both use port 61613: give them different ports');
+    expect(errorOf(member({ bind: 'tcp://0.0.0.0:61614' }))).toBe('the replication bind tcp://0.0.0.0:61614 and the ws listener both use port 61614: give them different ports');
+    expect(resolve(member({ bind: 'tcp://10.0.0.5:61613' })).replication!.bind).toBe('tcp://10.0.0.5:61613');
+    expect(resolve(member({ bind: 'tcp://127.0.0.1:0' }), { stompPort: 0 }).replication!.bind).toBe('tcp://127.0.0.1:0');
   });
 });
 
@@ -342,6 +486,14 @@ describe('loadConfig reads a file', () => {
     write('named.json', JSON.stringify({ brokerName: 'file', destinationPolicy: { prefetchSize: 5 } }));
     const config = await loadConfig('named.json', { brokerName: 'flag' }, dir);
     expect(config.broker).toMatchObject({ brokerName: 'flag', defaultPrefetch: 5 });
+  });
+
+  it('reads a member\'s replicatedLevelDB, and the flags beat it', async () => {
+    write('member.json', JSON.stringify({ brokerName: 'b1', replicatedLevelDB: { brokerName: 'g1', zkSessionTimeout: '5s', sync: 'quorum_disk' } }));
+    const config = await loadConfig('member.json', { sync: 'local_disk' }, dir);
+    expect(config.replication).toMatchObject({ group: 'g1', zkSessionTimeoutMs: 5000, sync: 'local_disk' });
+    write('even.json', JSON.stringify({ brokerName: 'b1', replicatedLevelDB: { brokerName: 'g1', replicas: 2 } }));
+    expect(await rejection('even.json')).toMatch(/^config file even\.json: replicas must be odd .* \(at \$\.replicatedLevelDB\.replicas\)$/);
   });
 
   it('errors start with the file name as given', async () => {

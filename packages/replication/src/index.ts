@@ -10,3 +10,6 @@ export { commonPrefix, epochAt } from './core/history.js';
 export type { LogImage } from './core/log.js';
 export { ReplError, type ReplErrorCode } from './core/errors.js';
 export * from './core/limits.js';
+export { GroupMember, MasterStore, MEMBER_LOG_TAIL_ENTRIES_DEFAULT, type GroupMemberOptions, type GroupMemberEvents, type MemberLogger } from './shell/group-member.js';
+export { ZK_SESSION_TIMEOUT_MS_DEFAULT } from './shell/zk-coordinator.js';
+export { ReplShellError, type ReplShellErrorCode } from './shell/errors.js';

@@ -194,6 +194,13 @@ export class ReplicaNode {
     return this.role instanceof Mastership && this.role.serving;
   }
 
+  /** What a master knows of each slave (empty on a non-master), for status pages. */
+  slaves(): ReadonlyArray<{ readonly peer: NodeId; readonly state: string; readonly match: number; readonly durable: number }> {
+    return this.role instanceof Mastership
+      ? this.role.slaves().map((p) => ({ peer: p.peer, state: p.state, match: p.match, durable: p.durable }))
+      : [];
+  }
+
   status(): NodeStatus {
     const r = this.role;
     let detail = this.detail;

@@ -59,6 +59,12 @@ export interface ZkCoordinatorOptions {
   readonly connect: string;
   /** ActiveMQ's zkPath: the group's znode. */
   readonly zkPath: string;
+  /**
+   * ActiveMQ's zkPassword, or null: each session authenticates with it (digest scheme, user `mini-amq`) and
+   * the znodes this member creates are then readable and writable by that identity alone, so that neither
+   * a stray client nor another group with another password can read or move the elected record.
+   */
+  readonly password?: string | null;
   /** ActiveMQ's zkSessionTimeout, in ms. */
   readonly sessionTimeoutMs?: number;
   /** Receives every event for the core, in order. */
@@ -86,6 +92,13 @@ interface ZkClient {
   get(path: string, watch: boolean): Promise<[ZkStat, Buffer]>;
   get_children(path: string, watch: boolean): Promise<string[]>;
   set(path: string, data: string, version: number): Promise<ZkStat>;
+  set_acl(path: string, version: number, acl: readonly ZkAcl[]): Promise<unknown>;
+  add_auth(scheme: string, auth: string, callback: (rc: number) => void): void;
+}
+interface ZkAcl {
+  readonly perms: number;
+  readonly scheme: string;
+  readonly auth: string;
 }
 interface ZkModule {
   new (config: Record<string, unknown>): ZkClient;
@@ -100,6 +113,10 @@ const ZBADVERSION = C['ZBADVERSION']!;
 /** Outcome unknown: the request may or may not have been applied. */
 const RETRYABLE = new Set([C['ZCONNECTIONLOSS']!, C['ZOPERATIONTIMEOUT']!]);
 const MEMBER_PREFIX = 'member-';
+/** All permissions for the identities the creating session authenticated as (ZooKeeper's CREATOR_ALL_ACL). */
+const CREATOR_ALL_ACL: readonly ZkAcl[] = Object.freeze([{ perms: C['ZOO_PERM_ALL'] ?? 31, scheme: 'auth', auth: '' }]);
+/** The user name of the digest identity zkPassword makes (ZooKeeper's digest scheme is `user:password`). */
+const ZK_DIGEST_USER = 'mini-amq';
 /** The record before any election: what an absent `elected` znode stands for. */
 const NO_ELECTION: ElectedRecord = Object.freeze({ epoch: 0, masterId: null, version: -1 });
 
@@ -136,6 +153,7 @@ interface Session {
 /** The ZooKeeper side of one replication node; see the file comment. */
 export class ZkCoordinator {
   private readonly opts: Required<Omit<ZkCoordinatorOptions, 'log'>> & Pick<ZkCoordinatorOptions, 'log'>;
+  private readonly groupPath: string;
   private readonly membersPath: string;
   private readonly electedPath: string;
   private readonly queue: CoordinatorRequest[] = [];
@@ -152,8 +170,9 @@ export class ZkCoordinator {
     if (!zkPath.startsWith('/') || (zkPath.length > 1 && zkPath.endsWith('/')) || zkPath.includes('//')) {
       throw new ReplError('REPL_CONFIG', `zkPath must be an absolute ZooKeeper path such as /default, got ${JSON.stringify(zkPath)}`);
     }
-    this.opts = { sessionTimeoutMs: ZK_SESSION_TIMEOUT_MS_DEFAULT, ...options };
+    this.opts = { sessionTimeoutMs: ZK_SESSION_TIMEOUT_MS_DEFAULT, password: null, ...options };
     const base = zkPath === '/' ? '' : zkPath;
+    this.groupPath = zkPath;
     this.membersPath = `${base}/members`;
     this.electedPath = `${base}/elected`;
   }
@@ -279,6 +298,7 @@ export class ZkCoordinator {
       created = mine;
       await client.set(created, json, -1);
     }
+    await this.restrict(client, created);
     s.memberPath = created;
     s.memberVersion = 0;
     void this.refresh();
@@ -306,6 +326,7 @@ export class ZkCoordinator {
       if (expected === -1) {
         await this.ensurePath(s.client, parent);
         await s.client.create(this.electedPath, data, C['ZOO_PERSISTENT']!);
+        await this.restrict(s.client, this.electedPath);
       } else {
         await s.client.set(this.electedPath, data, expected);
       }
@@ -326,10 +347,19 @@ export class ZkCoordinator {
     for (const part of path.split('/').slice(1)) {
       if (part === '') continue;
       at += `/${part}`;
-      await client.create(at, '', C['ZOO_PERSISTENT']!).catch((error: unknown) => {
+      const made = await client.create(at, '', C['ZOO_PERSISTENT']!).then(() => true, (error: unknown) => {
         if (zkCode(error) !== ZNODEEXISTS) throw error;
+        return false;
       });
+      // Only the group's own znodes: a parent shared with others (e.g. /activemq) stays as it was.
+      if (made && path.startsWith(this.groupPath) && at.length >= this.groupPath.length) await this.restrict(client, at);
     }
+  }
+
+  /** With a zkPassword, limits a znode this member created to the group's identity. */
+  private async restrict(client: ZkClient, path: string): Promise<void> {
+    if (this.opts.password === null) return;
+    await client.set_acl(path, -1, CREATOR_ALL_ACL);
   }
 
   // ------------------------------------------------------------------ sessions
@@ -381,6 +411,12 @@ export class ZkCoordinator {
       });
     }
     client.init({});
+    const password = this.opts.password;
+    if (password !== null) {
+      client.add_auth('digest', `${ZK_DIGEST_USER}:${password}`, (rc) => {
+        if (rc !== 0) this.log(`ZooKeeper refused the zkPassword (code ${rc})`);
+      });
+    }
     this.session = s;
     return s;
   }
