@@ -55,7 +55,10 @@ export class GroupMemberProcess {
     return this.logs.some((l) => typeof l['stompPort'] === 'number');
   }
 
-  /** Starts the process; resolves once it has joined (logged its replication line). */
+  /**
+   * Starts the process; resolves once it has opened its store and replication port (its `replication:
+   * member` line), which is before it has registered in ZooKeeper.
+   */
   async start(): Promise<void> {
     const child = spawn(CLI, ['start', '--name', this.name, '--port', String(this.stompPort), '--no-ws', '--data', this.dataDir, ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,6 +106,8 @@ export interface GroupOptions {
   readonly size?: number;
   readonly sync?: string;
   readonly zkSessionTimeoutMs?: number;
+  /** ZooKeeper to use instead of MINI_AMQ_ZK (e.g. an ensemble `a:1,b:2,c:3`). */
+  readonly zk?: string;
   readonly extraArgs?: readonly string[];
 }
 
@@ -120,7 +125,7 @@ export class TestGroup {
       const dir = mkdtempSync(join(tmpdir(), `mini-amq-${name}-${i + 1}-`));
       dirs.push(dir);
       group.members.push(new GroupMemberProcess(`${name}${i + 1}`, ports[i]!, dir, [
-        '--group', name, '--replicas', String(size), '--zk', zkAddress(), '--zk-path', group.zkPath,
+        '--group', name, '--replicas', String(size), '--zk', options.zk ?? zkAddress(), '--zk-path', group.zkPath,
         '--bind', 'tcp://127.0.0.1:0', '--sync', options.sync ?? 'quorum_mem',
         '--zk-session-timeout', String(options.zkSessionTimeoutMs ?? 2_000), ...(options.extraArgs ?? []),
       ]));

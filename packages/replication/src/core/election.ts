@@ -6,7 +6,11 @@
  *   position for the current epoch (reporting is how a node says "I am not serving this epoch").
  * - With the master not live, at least a quorum of eligible (not recovering) members, and every one of them
  *   having reported its position for the current epoch, the greatest (epoch, index) wins, then the greater
- *   weight, then the smaller id. Every node computes the same winner from the same view; only the winner
+ *   weight, then the smaller id. A yielding member (a deposed master reporting while the record still names
+ *   it) is passed over when the others that reported are a quorum by themselves: any quorum holds every
+ *   completed write (the argument in node.ts), so the greatest of them does too, and the deposed master
+ *   rejoins as a slave, as ActiveMQ users expect. With fewer others it competes like anyone: safety first.
+ *   Every node computes the same winner from the same view; only the winner
  *   writes the elected record, with a CAS against the version it saw.
  */
 import { quorumOf } from './sync-mode.js';
@@ -90,7 +94,9 @@ export function evaluateElection(view: CoordinatorView, replicas: number, flaws:
         `(${reported.length} of ${eligible.length} reported for epoch ${epoch})`,
     };
   }
-  const winner = [...reported].sort((a, b) => better(a, b, flaws))[0]!;
+  const others = reported.filter((m) => m.yielding !== true);
+  const candidates = others.length >= needed ? others : reported;
+  const winner = [...candidates].sort((a, b) => better(a, b, flaws))[0]!;
   return {
     kind: 'elect',
     winner: winner.id,

@@ -34,18 +34,20 @@ export class Membership {
    * Reports `position` for the election of `forEpoch`, or (null) that this node follows or serves.
    * A recovering node never reports a position: its log may be missing what it once acknowledged.
    */
-  publish(position: LogPosition | null, forEpoch: number): void {
-    const data = this.data(this.ctx.hard.recovering ? null : position, forEpoch);
+  publish(position: LogPosition | null, forEpoch: number, yielding = false): void {
+    const data = this.data(this.ctx.hard.recovering ? null : position, forEpoch, yielding && position !== null);
     const p = this.last;
-    if (p !== null && p.recovering === data.recovering && p.forEpoch === data.forEpoch && samePosition(p.position, data.position)) {
+    if (p !== null && p.recovering === data.recovering && p.forEpoch === data.forEpoch && samePosition(p.position, data.position)
+      && (p.yielding === true) === (data.yielding === true)) {
       return;
     }
     this.last = data;
     this.ctx.out.request({ kind: 'publish', data });
   }
 
-  private data(position: LogPosition | null, forEpoch: number): MemberData {
+  private data(position: LogPosition | null, forEpoch: number, yielding = false): MemberData {
     const { id, address, weight } = this.ctx.config;
-    return { id, address, weight, position, forEpoch, recovering: this.ctx.hard.recovering };
+    const data = { id, address, weight, position, forEpoch, recovering: this.ctx.hard.recovering };
+    return yielding ? { ...data, yielding } : data;
   }
 }

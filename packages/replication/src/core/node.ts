@@ -276,7 +276,7 @@ export class ReplicaNode {
     // The promise (see the class comment) is fsynced before the report is published: persist precedes
     // coordinator requests in a Ready.
     ctx.setHard({ promised: Math.max(hard.promised, E) });
-    this.member.publish(ctx.last, E);
+    this.member.publish(ctx.last, E, masterId === config.id);
     if (decision.kind === 'master-live') {
       // The view still shows a master we cannot follow (ourselves, or an epoch we reported for).
       this.detail = `reported ${formatPosition(ctx.last)} for epoch ${E}; waiting for ZooKeeper to show ${decision.masterId}'s epoch over`;

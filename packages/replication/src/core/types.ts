@@ -98,6 +98,12 @@ export interface MemberData {
   readonly forEpoch: number;
   /** See HardState.recovering: such a member is connected but cannot be elected nor counted for a quorum. */
   readonly recovering: boolean;
+  /**
+   * The member reports while the elected record still names it: it is a master that was fenced, or one
+   * that crashed and came back before its old session expired. The others are preferred when they alone
+   * are a quorum (see election.ts), so that a deposed master rejoins as a slave.
+   */
+  readonly yielding?: boolean;
 }
 
 /** The elected record: the current epoch and its master, with the znode version a CAS is checked against. */

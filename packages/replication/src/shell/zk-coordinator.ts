@@ -132,7 +132,8 @@ function parseMember(name: string, data: Buffer): MemberRecord | null {
   try {
     const d = JSON.parse(data.toString('utf8')) as MemberData;
     if (typeof d.id !== 'string' || typeof d.address !== 'string' || typeof d.weight !== 'number') return null;
-    return { id: d.id, address: d.address, weight: d.weight, position: d.position ?? null, forEpoch: d.forEpoch ?? 0, recovering: d.recovering === true, seq };
+    const record = { id: d.id, address: d.address, weight: d.weight, position: d.position ?? null, forEpoch: d.forEpoch ?? 0, recovering: d.recovering === true, seq };
+    return d.yielding === true ? { ...record, yielding: true } : record;
   } catch {
     return null;
   }
