@@ -5,8 +5,11 @@
  * - Slaves keep their client ports closed, and report whom they follow and where their log is.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import { FailoverClient } from '@mini-amq/stomp';
+import { CLI } from './helpers/broker-process.js';
 import { TestGroup } from './helpers/group.js';
 
 async function refuses(port: number): Promise<boolean> {
@@ -40,6 +43,16 @@ describe('a replicated group of three broker processes', () => {
     for (let i = 1; i <= 3; i++) await producer.sendWithReceipt('/queue/exp1', `message ${i}`, { persistent: 'true' });
     producer.close();
 
+    // `mini-amq status` through the same URI reaches the master and shows every member's log position.
+    const status = await promisify(execFile)(CLI, ['status', '--url', group.failoverUri(), '--json']);
+    const answer = JSON.parse(status.stdout) as { role: string; group: string; replication: { node: string; role: string; position: { index: number }; slaves: Array<{ node: string; match: number }> } };
+    expect(answer).toMatchObject({ role: 'master', group: 'exp1', replication: { node: master.name, role: 'master' } });
+    expect(answer.replication.slaves.map((p) => p.node).sort()).toEqual(slaves.map((p) => p.name).sort());
+    for (const p of answer.replication.slaves) expect(p.match).toBe(answer.replication.position.index);
+    const table = await promisify(execFile)(CLI, ['status', '--url', group.failoverUri()]);
+    expect(table.stdout).toMatch(/Replication\s+exp1\d/);
+    expect(table.stdout).toMatch(/Holds through/);
+
     await master.kill('SIGKILL');
     const promoted = await group.master();
     expect(slaves).toContain(promoted);
@@ -53,6 +66,19 @@ describe('a replicated group of three broker processes', () => {
     expect(bodies).toEqual(['message 1', 'message 2', 'message 3']);
     consumer.close();
   }, 90_000);
+
+  it('with fewer than a quorum of members, nobody serves and each says why', async () => {
+    group = await TestGroup.create('lonely');
+    const [alone] = group.members;
+    await alone!.start();
+    await waitUntil(() => alone!.messages().includes('Not enough cluster members connected to elect a master (1 of 3 connected, 2 needed)'), 'the lonely member to say why it waits');
+    expect(alone!.serving).toBe(false);
+    expect(await refuses(alone!.stompPort)).toBe(true);
+    // A second member makes a quorum: one of the two serves.
+    await group.members[1]!.start();
+    const master = await group.master();
+    expect([alone!.name, group.members[1]!.name]).toContain(master.name);
+  }, 60_000);
 });
 
 async function waitUntil(probe: () => boolean, what: string, ms = 20_000): Promise<void> {

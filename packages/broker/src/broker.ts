@@ -47,6 +47,21 @@ export interface BrokerDescription {
   readonly connections: number;
   readonly stompPort: number | null;
   readonly wsPort: number | null;
+  /** What the embedding replication shell reports (role, log position, slaves), passed on as it is. */
+  readonly replication?: ReplicationDescription;
+}
+
+/** A replication member's report for status pages; the broker only carries it. */
+export interface ReplicationDescription {
+  readonly node: string;
+  readonly role: string;
+  readonly epoch: number;
+  readonly position: { readonly epoch: number; readonly index: number };
+  readonly commitIndex: number;
+  readonly applied: number;
+  readonly members: number;
+  readonly detail: string;
+  readonly slaves: ReadonlyArray<{ readonly node: string; readonly state: string; readonly match: number; readonly durable: number }>;
 }
 
 /** A delivered message and the queue it came from: what an ACK or NACK refers to. */

@@ -1,6 +1,6 @@
 export { startBroker, type RunningBroker } from './start.js';
 export { BROKER_DEFAULTS, BROKER_VERSION, type BrokerOptions, type UserCredential } from './options.js';
-export { Broker, type BrokerDescription, type Outgoing, type Delivery } from './broker.js';
+export { Broker, type BrokerDescription, type ReplicationDescription, type Outgoing, type Delivery } from './broker.js';
 export { PRODUCERS_TRACKED_MAX, ProducerWindow, producerOf, type ProducerRef } from './producer-window.js';
 export {
   STATISTICS_BROKER,

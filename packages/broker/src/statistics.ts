@@ -13,7 +13,7 @@
  *
  * Pure: it reads the broker's figures and builds the answer; connection.ts routes it.
  */
-import type { Broker } from './broker.js';
+import type { Broker, ReplicationDescription } from './broker.js';
 import type { DestinationName } from './destination.js';
 import { BROKER_VERSION } from './options.js';
 import type { QueueStats } from './queue.js';
@@ -45,6 +45,8 @@ export interface BrokerStatistics {
   readonly destinations: readonly DestinationStatistics[];
   /** SENDs dropped as duplicates of one already stored from the same producer (producer-window.ts). */
   readonly duplicatesDropped: number;
+  /** A replication group member's position and slaves; absent on a standalone broker. */
+  readonly replication?: ReplicationDescription;
 }
 
 /** The query a destination stands for, or null when it is an ordinary one. */
@@ -91,6 +93,7 @@ export function brokerStatistics(broker: Broker, now: number): BrokerStatistics 
     stompPort: d.stompPort,
     wsPort: d.wsPort,
     destinations: broker.stats().sort(byDestination),
+    ...(d.replication === undefined ? {} : { replication: d.replication }),
     duplicatesDropped: broker.duplicatesDropped,
   };
 }

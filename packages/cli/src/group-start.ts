@@ -6,7 +6,7 @@
  * client ports stay closed and failover clients move on to the master.
  */
 import type { Logger } from 'pino';
-import { startBroker, type RunningBroker } from '@mini-amq/broker';
+import { startBroker, type ReplicationDescription, type RunningBroker } from '@mini-amq/broker';
 import { GroupMember } from '@mini-amq/replication';
 import type { CliConfig, ReplicationConfig } from './config.js';
 
@@ -86,7 +86,7 @@ function listening(host: string, port: number | null): string {
 }
 
 /** The member's view for `mini-amq status`: its own position and, on a master, each slave's. */
-function replicationStatus(member: GroupMember): object {
+function replicationStatus(member: GroupMember): ReplicationDescription {
   const s = member.status();
   return {
     node: s.id, role: s.role, epoch: s.epoch, position: s.position, commitIndex: s.commitIndex, applied: s.applied,

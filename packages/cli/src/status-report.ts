@@ -87,6 +87,7 @@ export function statusTable(s: BrokerStatistics & { readonly duplicatesDropped?:
     // Not in the first version of the answer: shown when the broker reports it.
     ...(isCount(s.duplicatesDropped) ? [['Duplicates dropped', String(s.duplicatesDropped)]] : []),
   ]);
+  const replication = replicationLines((s as { replication?: unknown }).replication);
   const rows = s.destinations
     .filter((d) => !STATUS_REPLY_QUEUE.test(d.destination))
     .sort((a, b) => a.destination.localeCompare(b.destination))
@@ -94,5 +95,25 @@ export function statusTable(s: BrokerStatistics & { readonly duplicatesDropped?:
   const destinations = rows.length === 0
     ? ['(no destinations yet)']
     : table(['Name', 'Queue Size', 'In Flight #', 'Consumer #', 'Enqueue #', 'Dequeue #', 'Memory'], rows, ['Memory']);
-  return [...block, '', ...destinations, ''].join('\n');
+  return [...block, '', ...replication, ...destinations, ''].join('\n');
+}
+
+/**
+ * A group member's replication report (packages/cli/src/group-start.ts puts it in the answer): its own
+ * role and log position, then each slave's, read defensively since it is the broker's free-form field.
+ */
+function replicationLines(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const r = value as Record<string, unknown>;
+  const position = r.position as { epoch?: unknown; index?: unknown } | undefined;
+  const at = position !== undefined ? `(${String(position.epoch)},${String(position.index)})` : '?';
+  const head = table(['Replication', String(r.node ?? '?')], [
+    ['Role', `${String(r.role ?? '?')} of epoch ${String(r.epoch ?? '?')}`],
+    ['Log position', `${at}, committed ${String(r.commitIndex ?? '?')}, applied ${String(r.applied ?? '?')}`],
+    ['Members connected', String(r.members ?? '?')],
+  ]);
+  const slaves = Array.isArray(r.slaves) ? (r.slaves as Array<Record<string, unknown>>) : [];
+  const rows = slaves.map((p) => [String(p.node), String(p.state), String(p.match), String(p.durable)]);
+  const slaveTable = rows.length === 0 ? ['(no slave connected)'] : table(['Slave', 'State', 'Holds through', 'Fsynced through'], rows);
+  return [...head, '', ...slaveTable, ''];
 }
