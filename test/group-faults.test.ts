@@ -3,8 +3,9 @@
  * - Soak: a producer waiting for receipts (20 in flight) and a consumer at full speed, both through
  *   `failover:(…)`, while the current master is killed with SIGKILL at random moments 20 times (each killed
  *   member restarted at once, rejoining as a slave). With quorum_mem and with quorum_disk, every receipted
- *   message is consumed; none twice except a redelivery whose first delivery's ack died with a master; and
- *   first deliveries keep the producer's order.
+ *   message is consumed; none is stored twice (a re-send after failover is dropped by the replicated
+ *   de-duplication window); none arrives twice except a redelivery, with its message-id, whose first
+ *   delivery's ack died with a master; and first deliveries keep the producer's order.
  * - Pause: a master stopped (SIGSTOP) past its ZooKeeper session timeout is replaced; resumed (SIGCONT),
  *   it never acknowledges another write: a SEND on a connection it still holds gets no receipt.
  */
@@ -67,6 +68,12 @@ describe('a replicated group under master failures', () => {
         else if (first === d.incarnation) sameConnectionTwice.push(d.seq);
       }
       expect(sameConnectionTwice).toEqual([]);
+      // A re-sent SEND the de-duplication window failed to drop would be a second stored message: another
+      // message-id for the same producer seq. A redelivery keeps its message-id.
+      const ids = new Map<number, Set<string>>();
+      for (const d of consumer.deliveries) (ids.get(d.seq) ?? ids.set(d.seq, new Set()).get(d.seq)!).add(d.messageId);
+      const storedTwice = [...ids].filter(([, set]) => set.size > 1).map(([seq]) => seq);
+      expect(storedTwice).toEqual([]);
       const redeliveries = consumer.deliveries.length - firstIncarnation.size;
       // At most the consumer's prefetch window per failover could come again; far fewer do in practice.
       expect(redeliveries).toBeLessThan(KILLS * 1000);

@@ -4,7 +4,7 @@
  */
 import { FailoverClient } from '@mini-amq/stomp';
 
-export interface Delivery { readonly seq: number; readonly uri: string | null; readonly incarnation: number; readonly redelivered: boolean }
+export interface Delivery { readonly seq: number; readonly messageId: string; readonly uri: string | null; readonly incarnation: number; readonly redelivered: boolean }
 
 export class CountingConsumer {
   readonly deliveries: Delivery[] = [];
@@ -19,7 +19,7 @@ export class CountingConsumer {
     const client = await FailoverClient.connect(url);
     const consumer = new CountingConsumer(client);
     client.subscribe(destination, (m) => {
-      consumer.deliveries.push({ seq: Number(m.headers.seq), uri: client.uri, incarnation: consumer.incarnation, redelivered: m.headers.redelivered === 'true' });
+      consumer.deliveries.push({ seq: Number(m.headers.seq), messageId: m.messageId, uri: client.uri, incarnation: consumer.incarnation, redelivered: m.headers.redelivered === 'true' });
       consumer.lastAt = Date.now();
       m.ack();
     }, { ack: 'client-individual', id: 'counting' });

@@ -88,6 +88,11 @@ export class Mastership {
     }
   }
 
+  /** The peer reconnected (see NodeEvent 'peer-connected'): its LOGIN and SYNC will say where it is now. */
+  forget(peer: NodeId): void {
+    this.progress.delete(peer);
+  }
+
   private onLogin(from: NodeId, token: string, epoch: number): void {
     if (token !== this.ctx.config.securityToken) {
       this.progress.delete(from);
@@ -105,6 +110,11 @@ export class Mastership {
     const { log } = this.ctx;
     const k = commonPrefix(log.history, log.lastIndex, history, last.index);
     p.lastHeard = this.ctx.now;
+    // A snapshot for this slave is being read, sent or installed: a SYNC meanwhile is the slave growing
+    // impatient (it hears nothing while a large snapshot is read or installed), not news. Starting over
+    // would never finish a snapshot that takes longer than the slave's patience; a lost one is retried
+    // after snapshotRetryTicks.
+    if (p.state === 'snapshot' && k < log.base.index && this.ctx.now - p.snapshotAt < this.ctx.config.ticks.snapshotRetryTicks) return;
     // A SYNC may be old (reordered); taking its word lowers what we count, which is always safe.
     p.match = k;
     p.durable = Math.min(k, durable);

@@ -132,6 +132,9 @@ export class ReplicaNode {
       case 'snapshot-read':
         if (this.role instanceof Mastership) this.role.onSnapshotRead(event.id, event.through, event.chunks);
         break;
+      case 'peer-connected':
+        if (this.role instanceof Mastership) this.role.forget(event.peer);
+        break;
     }
     this.update();
   }

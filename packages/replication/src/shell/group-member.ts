@@ -64,6 +64,14 @@ export interface GroupMemberOptions {
  */
 export const MEMBER_LOG_TAIL_ENTRIES_DEFAULT = 10_000;
 
+/**
+ * Ticks (30 s) a master waits for a slave to acknowledge a snapshot before it reads and sends another.
+ * The core's default (0.8 s) suits the simulation's lossy network; over TCP a snapshot is not lost but cut
+ * off, and a cut link makes the slave sync again anyway, while a large one (100,000 messages is ~50 MB)
+ * takes seconds to send and install: retrying it sooner would start it over forever.
+ */
+export const MEMBER_SNAPSHOT_RETRY_TICKS = 300;
+
 /** Writes of a master waiting for replication at once; past it the broker's appends fail (flow control holds it back well before). */
 export const MEMBER_PENDING_WRITES_MAX = 100_000;
 
@@ -134,12 +142,14 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
         epoch: () => member.node?.epoch ?? 0,
         addressOf: (peer) => member.view?.members.filter((m) => m.id === peer).sort((a, b) => b.seq - a.seq)[0]?.address,
         onMessage: (from, message) => member.step({ kind: 'peer', from, message }),
+        onPeerConnected: (peer) => member.step({ kind: 'peer-connected', peer }),
         log: (line) => member.log.warn({}, line),
       });
       const address = `tcp://${opts.hostname}:${member.transport.port}`;
       member.node = new ReplicaNode({
         id: opts.nodeId, address, weight: opts.weight, replicas: opts.replicas, sync: opts.sync,
         securityToken: opts.securityToken, logTailEntries: opts.logTailEntries ?? MEMBER_LOG_TAIL_ENTRIES_DEFAULT,
+        ticks: { snapshotRetryTicks: MEMBER_SNAPSHOT_RETRY_TICKS },
       }, restored.node);
       member.coordinator = new ZkCoordinator({
         connect: opts.zkAddress,
@@ -368,6 +378,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
       id: this.opts.nodeId, address: `tcp://${this.opts.hostname}:${this.transport.port}`, weight: this.opts.weight,
       replicas: this.opts.replicas, sync: this.opts.sync, securityToken: this.opts.securityToken,
       logTailEntries: this.opts.logTailEntries ?? MEMBER_LOG_TAIL_ENTRIES_DEFAULT,
+      ticks: { snapshotRetryTicks: MEMBER_SNAPSHOT_RETRY_TICKS },
     }, { ...restored.node, hard: old.hardState });
     this.completedThrough = 0;
     this.restarting = false;

@@ -28,6 +28,8 @@ export interface PeerTransportOptions {
   /** A member's published replication address, or undefined when ZooKeeper does not list it. */
   readonly addressOf: (peer: NodeId) => string | undefined;
   readonly onMessage: (from: NodeId, message: PeerMessage) => void;
+  /** A peer logged in on a new connection to us (it restarted, or its old connection died). */
+  readonly onPeerConnected: (peer: NodeId) => void;
   readonly log: (line: string) => void;
 }
 
@@ -51,6 +53,9 @@ export class PeerTransport {
     this.opts = opts;
     this.server = server;
     server.on('message', (from, message) => this.deliver(from, message));
+    server.on('link', (_link, login) => {
+      if (!this.closed) opts.onPeerConnected(login.nodeId);
+    });
     server.on('refused', (remote, error) => opts.log(`replication connection from ${remote} refused: ${error.message}`));
   }
 
@@ -73,6 +78,9 @@ export class PeerTransport {
       this.server.send(to, message);
       return;
     }
+    // Only a slave opens connections, with what a slave sends; a master's answers to a slave that has no
+    // connection to it are dropped (the slave logs in again when it hears nothing).
+    if (message.type !== 'LOGIN' && message.type !== 'SYNC' && message.type !== 'ACK') return;
     const address = this.opts.addressOf(to);
     if (address === undefined) return;
     let d = this.dialed.get(to);
