@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LevelStore, type LogEntry, type Store } from '@mini-amq/store';
 import { GroupMember, type GroupMemberOptions } from '../src/shell/group-member.js';
@@ -161,5 +162,42 @@ describe('GroupMember on a real ZooKeeper', () => {
     await away.member!.close();
     away.member = null;
     expect(await messagesIn(away.dir, 'q')).toEqual(Array.from({ length: 201 }, (_, i) => `m-${i + 1}`));
+  }, 60_000);
+
+  it('with a zkPassword the group elects as usual, and its znodes refuse a client without the password', async () => {
+    const { members, zkPath } = await group({ zkPassword: 'group-secret' });
+    const master = await waitFor('a master', () => members.find((m) => m.store !== null));
+    await master.store!.open();
+    await write(master.store!, [enqueue('q', 1)]);
+
+    interface Raw {
+      init(config: object): Raw;
+      once(event: string, listener: () => void): Raw;
+      close(): void;
+      get(path: string, watch: boolean): Promise<[unknown, Buffer]>;
+      add_auth(scheme: string, auth: string, cb: (rc: number) => void): void;
+    }
+    const Zk = createRequire(import.meta.url)('zookeeper') as new (config: object) => Raw;
+    const connect = async (): Promise<Raw> => {
+      const client = new Zk({ connect: zkAddress(), timeout: 2_000, debug_level: 0 });
+      const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      client.init({});
+      await connected;
+      return client;
+    };
+    const stranger = await connect();
+    try {
+      await expect(stranger.get(`${zkPath}/elected`, false)).rejects.toThrow(/-102|auth/i);
+    } finally {
+      stranger.close();
+    }
+    const insider = await connect();
+    try {
+      await new Promise<void>((resolve, reject) => insider.add_auth('digest', 'mini-amq:group-secret', (rc) => (rc === 0 ? resolve() : reject(new Error(`auth ${rc}`)))));
+      const [, data] = await insider.get(`${zkPath}/elected`, false);
+      expect(JSON.parse(data.toString())).toMatchObject({ masterId: master.name });
+    } finally {
+      insider.close();
+    }
   }, 60_000);
 });
