@@ -26,6 +26,8 @@ export interface ResolvedBrokerSettings {
   readonly destinationMemoryLimit: number;
   /** Producers whose de-duplication window is kept (ActiveMQ's name); default PRODUCERS_TRACKED_MAX. */
   readonly maxFailoverProducersToTrack?: number;
+  /** See BrokerOptions.concurrentStoreAndDispatchQueues; default true. */
+  readonly concurrentStoreAndDispatchQueues?: boolean;
 }
 
 /** One message to route, as a SEND produced it. */
@@ -395,7 +397,13 @@ export class Broker extends EventEmitter {
       this.forgetQueued = true;
     }
     const settled = this.settledWhenAcked(targets.filter((t) => t.entry >= 0).map((t) => t.m), durable);
-    for (const t of targets) t.queue.accept(t.m, t.m.key === null ? undefined : durable);
+    const storeThenDispatch = this.settings.concurrentStoreAndDispatchQueues === false;
+    for (const t of targets) {
+      if (t.m.key === null) t.queue.accept(t.m);
+      // Writes become durable in log order, so deferred messages still reach each queue in send order.
+      else if (storeThenDispatch) durable.then(() => t.queue.accept(t.m, durable), () => {});
+      else t.queue.accept(t.m, durable);
+    }
     for (const a of acks) { a.queue.release(a.m); settle(a.m); }
     const done = originals.length === 0 ? settled : Promise.all([settled, ...originals]).then(() => undefined);
     return { durable: done, queues: targets.map((t) => t.queue) };

@@ -49,6 +49,15 @@ export interface BrokerOptions {
    * there, PRODUCERS_TRACKED_MAX here); the least recently used are forgotten past it.
    */
   readonly maxFailoverProducersToTrack?: number;
+  /**
+   * [ActiveMQ KahaDB: concurrentStoreAndDispatchQueues, default true] Dispatch a persistent message to
+   * consumers while it is being stored (true), or only once its store write is durable (false). A
+   * replicated group's master runs with false: a message it dispatched before its quorum held it could
+   * otherwise reach a consumer, die with the master, and come again when the producer re-sends it after
+   * the failover. Non-persistent messages are dispatched at once either way, so they may overtake
+   * persistent ones still being stored.
+   */
+  readonly concurrentStoreAndDispatchQueues?: boolean;
   /** The replication group this broker belongs to, or null; reported by the statistics destination. */
   readonly group?: string | null;
   /** pino logger; a silent one when absent. */
@@ -71,5 +80,6 @@ export const BROKER_DEFAULTS = Object.freeze({
   destinationMemoryLimit: 64 * MiB,
   defaultPrefetch: 1000,
   maxFailoverProducersToTrack: PRODUCERS_TRACKED_MAX,
+  concurrentStoreAndDispatchQueues: true,
   group: null as string | null,
 });

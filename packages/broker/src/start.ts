@@ -29,6 +29,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       brokerName: o.brokerName, maximumRedeliveries: o.maximumRedeliveries,
       deadLetterQueue: o.deadLetterQueue, destinationMemoryLimit: o.destinationMemoryLimit,
       maxFailoverProducersToTrack: o.maxFailoverProducersToTrack,
+      concurrentStoreAndDispatchQueues: o.concurrentStoreAndDispatchQueues,
     },
     store, log, (selector, lookup) => selector.matches(lookup),
   );

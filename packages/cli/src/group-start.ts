@@ -47,7 +47,8 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
 
   member.on('master', (store, epoch) => then(async () => {
     if (closing) return;
-    const broker = await startBroker({ ...config.broker, group: replication.group, logger, store });
+    // Store, then dispatch: see BrokerOptions.concurrentStoreAndDispatchQueues.
+    const broker = await startBroker({ ...config.broker, group: replication.group, logger, store, concurrentStoreAndDispatchQueues: false });
     broker.broker.describe = () => ({
       role: 'master', group: replication.group, connections: broker.server.connectionCount,
       stompPort: broker.server.stompPort, wsPort: broker.server.wsPort, replication: replicationStatus(member),

@@ -88,7 +88,7 @@ export class Mastership {
     }
   }
 
-  /** The peer reconnected (see NodeEvent 'peer-connected'): its LOGIN and SYNC will say where it is now. */
+  /** The peer's connection opened or closed (NodeEvent 'peer-link'): its next LOGIN and SYNC say where it is. */
   forget(peer: NodeId): void {
     this.progress.delete(peer);
   }

@@ -132,7 +132,7 @@ export class ReplicaNode {
       case 'snapshot-read':
         if (this.role instanceof Mastership) this.role.onSnapshotRead(event.id, event.through, event.chunks);
         break;
-      case 'peer-connected':
+      case 'peer-link':
         if (this.role instanceof Mastership) this.role.forget(event.peer);
         break;
     }

@@ -258,11 +258,11 @@ export type NodeEvent =
   | { readonly kind: 'peer'; readonly from: NodeId; readonly message: PeerMessage }
   | { readonly kind: 'write'; readonly id: WriteId; readonly payload: unknown }
   /**
-   * A peer opened a new connection to this node (the shell's transport saw it log in): whatever was in
-   * flight on its old connection is gone, and the peer may have restarted. A master forgets what it knew
-   * of it and starts over from the LOGIN and SYNC that follow.
+   * A peer's connection to this node opened (the shell's transport saw it log in) or closed: whatever was
+   * in flight on the old one is gone, and the peer may have restarted. A master forgets what it knew of it
+   * (no snapshot is read for a slave that is gone) and starts over from the LOGIN and SYNC that follow.
    */
-  | { readonly kind: 'peer-connected'; readonly peer: NodeId }
+  | { readonly kind: 'peer-link'; readonly peer: NodeId }
   /** The shell's answer to a `snapshotReads` request: its state as of `through`, cut into chunks. */
   | {
     readonly kind: 'snapshot-read';

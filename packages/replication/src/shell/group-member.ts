@@ -21,9 +21,9 @@ import { ReplError } from '../core/errors.js';
 import { TICK_MS } from '../core/limits.js';
 import { ReplicaNode, type NodeStatus } from '../core/node.js';
 import { parseSync } from '../core/sync-mode.js';
-import type { CoordinatorView, NodeEvent, NodeId, Ready } from '../core/types.js';
+import type { CoordinatorView, Envelope, NodeEvent, NodeId, Ready } from '../core/types.js';
 import { formatPosition } from '../core/types.js';
-import { ReplicaDisk } from './replica-disk.js';
+import { packPayload, ReplicaDisk } from './replica-disk.js';
 import { PeerTransport } from './peer-transport.js';
 import { ZkCoordinator } from './zk-coordinator.js';
 
@@ -112,6 +112,8 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
   private nextWriteId = 1;
   /** Highest index the core completed (local_* masters apply through it). */
   private completedThrough = 0;
+  /** Log index of each pending write, by id (local_* modes only, for completedThrough). */
+  private readonly indexOfWrite = new Map<string, number>();
   /** The master store handed to the broker for the current mastership, or null. */
   private masterStore: MasterStore | null = null;
   /** Index of the empty entry that opens a mastership, while waiting for it to commit. */
@@ -142,7 +144,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
         epoch: () => member.node?.epoch ?? 0,
         addressOf: (peer) => member.view?.members.filter((m) => m.id === peer).sort((a, b) => b.seq - a.seq)[0]?.address,
         onMessage: (from, message) => member.step({ kind: 'peer', from, message }),
-        onPeerConnected: (peer) => member.step({ kind: 'peer-connected', peer }),
+        onPeerLink: (peer) => member.step({ kind: 'peer-link', peer }),
         log: (line) => member.log.warn({}, line),
       });
       const address = `tcp://${opts.hostname}:${member.transport.port}`;
@@ -241,7 +243,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     // 1. persist (and fsync when asked) before anything leaves this process.
     if (rd.persist.ops.length > 0 || rd.persist.sync) await this.disk.persist(rd.persist.ops, rd.persist.sync);
     // 2. send
-    for (const env of rd.send) this.transport.send(env.to, env.message);
+    for (const env of coalesceAppends(rd.send)) this.transport.send(env.to, env.message);
     // 3. coordinator
     for (const req of rd.coordinator) this.coordinator.request(req);
     // 4. snapshot reads: answered on a later turn, from a LevelDB snapshot of the applied state.
@@ -253,9 +255,10 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
       );
     }
     // 5. completions and failures
-    if (rd.complete.length > 0) {
-      const done = new Set(rd.complete);
-      for (const w of this.pending) if (done.has(w.id)) this.completedThrough = Math.max(this.completedThrough, w.index);
+    // Writes complete in log order; only a local_* master applies by completion (see applyTarget).
+    if (rd.complete.length > 0 && this.localMode) {
+      const last = this.indexOfWrite.get(rd.complete[rd.complete.length - 1]!);
+      if (last !== undefined) this.completedThrough = Math.max(this.completedThrough, last);
     }
     if (rd.fail.length > 0) {
       const failed = new Map(rd.fail.map((f) => [f.id, f.code]));
@@ -314,8 +317,12 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
   private settleWrites(): void {
     const applied = this.disk.appliedPosition.index;
     let n = 0;
-    while (n < this.pending.length && this.pending[n]!.index <= applied) this.pending[n++]!.resolve();
-    if (n > 0) this.pending = this.pending.slice(n);
+    while (n < this.pending.length && this.pending[n]!.index <= applied) {
+      const w = this.pending[n++]!;
+      this.indexOfWrite.delete(w.id);
+      w.resolve();
+    }
+    if (n > 0) this.pending.splice(0, n);
   }
 
   // ------------------------------------------------------------------ roles
@@ -359,7 +366,11 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     if (store === null) return;
     this.masterStore = null;
     store.fence(reason);
-    for (const w of this.pending.splice(0)) w.reject(new ReplError('REPL_FENCED', `no longer master: ${reason}`));
+    this.indexOfWrite.clear();
+    const pending = this.pending.splice(0);
+    // One error for all: they fail for the same reason, and a stack trace per write costs more than the write.
+    const error = new ReplError('REPL_FENCED', `no longer master: ${reason}`);
+    for (const w of pending) w.reject(error);
     this.emit('demoted', reason);
   }
 
@@ -393,14 +404,17 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
       throw new StoreError('STORE_WRITE_FAILED', `more than ${MEMBER_PENDING_WRITES_MAX} writes wait for replication`);
     }
     const id = String(this.nextWriteId++);
-    this.node.step({ kind: 'write', id, payload });
-    if (!this.node.isServing) {
+    const before = this.node.lastPosition.index;
+    this.node.step({ kind: 'write', id, payload: packPayload(payload) });
+    const index = this.node.lastPosition.index;
+    if (!this.node.isServing || index === before) {
       // The core refused it (its fail list says REPL_NOT_MASTER): nothing of it exists.
       this.pump();
       throw new ReplError('REPL_NOT_MASTER', `${this.opts.nodeId} is not the serving master`);
     }
-    const index = this.node.lastPosition.index;
+    this.disk.remember(index, payload);
     this.pending.push({ id, index, resolve: done?.resolve ?? (() => {}), reject: done?.reject ?? (() => {}) });
+    if (this.localMode) this.indexOfWrite.set(id, index);
     this.pump();
     return index;
   }
@@ -412,6 +426,39 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     void this.close();
   }
 }
+
+/**
+ * Merges consecutive APPENDs to the same slave into one (the master pipelines one per write): the later one
+ * continues the earlier (its prevIndex is the earlier's last entry), and the slave would apply the pair
+ * exactly as the one, since a commit index only grows and it commits no further than what it matched.
+ * One frame instead of hundreds per turn is most of what replication costs a master in CPU.
+ */
+export function coalesceAppends(envelopes: readonly Envelope[]): Envelope[] {
+  const out: Envelope[] = [];
+  const lastAppend = new Map<NodeId, number>();
+  for (const env of envelopes) {
+    const m = env.message;
+    if (m.type === 'APPEND') {
+      const at = lastAppend.get(env.to);
+      const prev = at === undefined ? undefined : out[at]!.message;
+      if (prev !== undefined && prev.type === 'APPEND' && prev.epoch === m.epoch && prev.floor === m.floor && m.entries.length > 0
+        && prev.entries.length > 0 && m.prevIndex === prev.entries[prev.entries.length - 1]!.index
+        && prev.entries.length + m.entries.length <= APPEND_COALESCE_ENTRIES_MAX) {
+        out[at!] = { to: env.to, message: { ...prev, entries: [...prev.entries, ...m.entries], commitIndex: Math.max(prev.commitIndex, m.commitIndex) } };
+        continue;
+      }
+      lastAppend.set(env.to, out.length);
+    } else {
+      // Anything else to this peer keeps its place: an APPEND after it is not merged across it.
+      lastAppend.delete(env.to);
+    }
+    out.push(env);
+  }
+  return out;
+}
+
+/** Entries one merged APPEND may hold; framing.ts splits a large one into frames of about 1 MiB anyway. */
+export const APPEND_COALESCE_ENTRIES_MAX = 4096;
 
 /**
  * The Store a master's broker writes through: each append is one replicated write, numbered in the store's

@@ -40,6 +40,12 @@ export const REPL_LINK_OUTBOUND_BYTES_MAX = 2 * REPL_FRAME_BYTES_MAX;
  */
 export const REPL_CONNECT_TIMEOUT_MS = 2_000;
 
+/**
+ * A snapshot's chunks are written while the socket holds less than 16 MiB unsent: enough to keep loopback
+ * or a LAN busy, far below the link's bound, so a snapshot of any size streams out at the reader's pace.
+ */
+export const REPL_BULK_HIGH_WATER_BYTES = 16 * MiB;
+
 /** An accepted connection that has not logged in within 2 s is closed: a stray client holds no socket. */
 export const REPL_LOGIN_TIMEOUT_MS = 2_000;
 
@@ -157,6 +163,11 @@ export class ReplicationLink extends EventEmitter<ReplicationLinkEvents> {
   /** Why the link is ending, once it is: the first reason wins. */
   private ending: ReplShellError | null = null;
   private ended = false;
+  /** The socket is corked until the end of this turn (see send). */
+  private corked = false;
+  /** Messages waiting for the socket to drain (sendBulk); entries before bulkNext are sent. */
+  private readonly bulk: PeerMessage[] = [];
+  private bulkNext = 0;
 
   /** @internal Links come from `connect` or from a ReplicationServer. */
   constructor(socket: Socket, peer: NodeId | null, gate: LoginGate | null, options: LinkOptions = {}) {
@@ -171,6 +182,7 @@ export class ReplicationLink extends EventEmitter<ReplicationLinkEvents> {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.end('REPL_LINK_CLOSED', `connection error: ${err.message}`, err));
     socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.pumpBulk());
     if (gate !== null) {
       this.loginTimer = setTimeout(
         () => this.fail(new ReplShellError('REPL_LOGIN_REJECTED', `no LOGIN within ${gate.timeoutMs} ms`)),
@@ -247,10 +259,45 @@ export class ReplicationLink extends EventEmitter<ReplicationLinkEvents> {
       ));
       return false;
     }
-    if (frames.length > 1) this.socket.cork();
+    // Frames written in one turn leave in one write: a master answers many ACKs, and a slave many APPENDs,
+    // per turn, and a syscall per frame cost more than the frames.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     for (const f of frames) this.socket.write(f);
-    if (frames.length > 1) this.socket.uncork();
     return true;
+  }
+
+  /**
+   * Queues a message that may be one of very many at once (a snapshot's chunks): it is written once the
+   * socket's buffer is below REPL_BULK_HIGH_WATER_BYTES, so a snapshot far larger than the link's bound
+   * streams out as the peer reads it instead of overflowing the link. Bulk messages keep their order among
+   * themselves; ordinary ones may overtake them (a master sends a slave nothing else during its snapshot).
+   */
+  sendBulk(message: PeerMessage): boolean {
+    if (this.isClosed || this.gate !== null) return false;
+    this.bulk.push(message);
+    this.pumpBulk();
+    return true;
+  }
+
+  private pumpBulk(): void {
+    // Half the bound at most, so that a bulk frame never pushes the link over it.
+    const highWater = Math.min(REPL_BULK_HIGH_WATER_BYTES, this.outboundBytesMax / 2);
+    while (this.bulkNext < this.bulk.length && !this.isClosed && this.socket.writableLength < highWater) {
+      const message = this.bulk[this.bulkNext]!;
+      this.bulk[this.bulkNext++] = undefined!;
+      if (!this.send(message)) return;
+    }
+    if (this.bulkNext === this.bulk.length) {
+      this.bulk.length = 0;
+      this.bulkNext = 0;
+    }
   }
 
   /** Closes the connection at once (unsent frames are dropped) and reports `closed` with `reason`. */

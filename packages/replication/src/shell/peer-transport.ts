@@ -28,8 +28,8 @@ export interface PeerTransportOptions {
   /** A member's published replication address, or undefined when ZooKeeper does not list it. */
   readonly addressOf: (peer: NodeId) => string | undefined;
   readonly onMessage: (from: NodeId, message: PeerMessage) => void;
-  /** A peer logged in on a new connection to us (it restarted, or its old connection died). */
-  readonly onPeerConnected: (peer: NodeId) => void;
+  /** A peer logged in on a new connection to us, or its connection to us closed. */
+  readonly onPeerLink: (peer: NodeId) => void;
   readonly log: (line: string) => void;
 }
 
@@ -54,7 +54,12 @@ export class PeerTransport {
     this.server = server;
     server.on('message', (from, message) => this.deliver(from, message));
     server.on('link', (_link, login) => {
-      if (!this.closed) opts.onPeerConnected(login.nodeId);
+      if (!this.closed) opts.onPeerLink(login.nodeId);
+    });
+    server.on('closed', (peer, reason) => {
+      if (this.closed || peer === null) return;
+      opts.log(`replication link from ${peer} closed: ${reason}`);
+      opts.onPeerLink(peer);
     });
     server.on('refused', (remote, error) => opts.log(`replication connection from ${remote} refused: ${error.message}`));
   }
@@ -74,8 +79,10 @@ export class PeerTransport {
   send(to: NodeId, message: PeerMessage): void {
     if (this.closed) return;
     // A peer that dialed us (a slave of ours) is answered on its own connection.
-    if (this.server.get(to) !== undefined) {
-      this.server.send(to, message);
+    const accepted = this.server.get(to);
+    if (accepted !== undefined) {
+      if (message.type === 'SNAPSHOT_CHUNK' || message.type === 'SNAPSHOT_END') accepted.sendBulk(message);
+      else accepted.send(message);
       return;
     }
     // Only a slave opens connections, with what a slave sends; a master's answers to a slave that has no

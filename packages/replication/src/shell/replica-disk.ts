@@ -33,6 +33,21 @@ import type { EpochStart, HardState, LogPosition, PersistOp, ReplicatedEntry, Sn
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/**
+ * A broker write as the core carries it: its LogEntry[] packed once, by the master. The same bytes then go
+ * into the master's raw entry, onto the wire to each slave and into each slave's raw entry without being
+ * packed again; each member unpacks them once, to apply them (the master not even that: see remember).
+ */
+export function packPayload(entries: readonly LogEntry[]): Buffer {
+  return packr.pack(entries);
+}
+
+function unpackPayload(payload: unknown): LogEntry[] {
+  if (Array.isArray(payload)) return payload as LogEntry[];
+  assert(payload instanceof Uint8Array, 'a replicated entry carries packed log entries');
+  return packr.unpack(payload) as LogEntry[];
+}
+
 const KEY_HARD = Buffer.from('h');
 const KEY_APPLIED = Buffer.from('a');
 const KEY_BOOT = Buffer.from('b');
@@ -89,6 +104,8 @@ export class ReplicaDisk {
   /** Raw entries held, by index; the applier takes them from here. */
   private readonly raw = new Map<number, ReplicatedEntry>();
   private rawLast = 0;
+  /** This master's own writes, still as objects: applying them needs no unpacking. */
+  private readonly unpacked = new Map<number, readonly LogEntry[]>();
   /** The apply under way: an install must not replace the state beneath it. */
   private applyRunning: Promise<number> | null = null;
   private installing = false;
@@ -211,6 +228,7 @@ export class ReplicaDisk {
           // file comment for local_* masters, which the shell restarts from a snapshot instead).
           assert(op.after >= this.applied.index, `truncate after ${op.after} would undo applied entry ${this.applied.index}`);
           for (let i = op.after + 1; i <= this.rawLast; i++) {
+            this.unpacked.delete(i);
             if (this.raw.delete(i)) aux.push({ type: 'del', key: entryKey(i) });
           }
           this.rawLast = Math.min(this.rawLast, op.after);
@@ -252,6 +270,7 @@ export class ReplicaDisk {
     const chunks = (snapshot?.chunks ?? []) as Array<Array<[Buffer, Buffer]>>;
     await this.store.replaceState(chunks, aux);
     this.raw.clear();
+    this.unpacked.clear();
     this.rawLast = applied.index;
     this.applied = applied;
     this.appliedHistory = applied.history.map((r) => ({ ...r }));
@@ -282,7 +301,8 @@ export class ReplicaDisk {
       for (let i = from; i <= to; i++) {
         const e = this.raw.get(i);
         assert(e !== undefined, `entry ${i} is not held`);
-        for (const le of e.payload as LogEntry[]) entries.push(le);
+        for (const le of this.unpacked.get(i) ?? unpackPayload(e.payload)) entries.push(le);
+        this.unpacked.delete(i);
         aux.push({ type: 'del', key: entryKey(i) });
         extendHistory(this.appliedHistory, e.epoch, i);
         epoch = e.epoch;
@@ -294,6 +314,11 @@ export class ReplicaDisk {
     }
     if (last !== null) await last;
     return this.applied.index;
+  }
+
+  /** Keeps the objects of a write this member made as master, for applying it (see packPayload). */
+  remember(index: number, entries: readonly LogEntry[]): void {
+    this.unpacked.set(index, entries);
   }
 
   /**
