@@ -16,6 +16,7 @@
  * on committed state, and slaves apply only committed entries: no member ever has to undo applied state.
  */
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { LevelStore, StoreError, type AppendResult, type LogEntry, type RecoveredState, type Store, type StoredRecord, type StoreStats } from '@mini-amq/store';
 import { ReplError } from '../core/errors.js';
 import { TICK_MS } from '../core/limits.js';
@@ -23,7 +24,7 @@ import { ReplicaNode, type NodeStatus } from '../core/node.js';
 import { parseSync } from '../core/sync-mode.js';
 import type { CoordinatorView, Envelope, NodeEvent, NodeId, Ready } from '../core/types.js';
 import { formatPosition } from '../core/types.js';
-import { packPayload, ReplicaDisk } from './replica-disk.js';
+import { packPayload, REPLICATION_LOG_DIRECTORY, ReplicaDisk } from './replica-disk.js';
 import { PeerTransport } from './peer-transport.js';
 import { ZkCoordinator } from './zk-coordinator.js';
 
@@ -108,24 +109,28 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
   private restarting = false;
 
   /** Writes in log order. */
-  private pending: PendingWrite[] = [];
+  /** Writes waiting for completion, by id, in log order. */
+  private readonly pending = new Map<string, PendingWrite>();
+  /** Readers waiting for the applied state to reach an index (MasterStore.readQueue). */
+  private appliedWaiters: Array<{ readonly index: number; readonly resolve: () => void; readonly reject: (error: Error) => void }> = [];
+  /** Log index of the last write submitted. */
+  private lastSubmitted = 0;
   private nextWriteId = 1;
   /** Highest index the core completed (local_* masters apply through it). */
   private completedThrough = 0;
-  /** Log index of each pending write, by id (local_* modes only, for completedThrough). */
-  private readonly indexOfWrite = new Map<string, number>();
   /** The master store handed to the broker for the current mastership, or null. */
   private masterStore: MasterStore | null = null;
   /** Index of the empty entry that opens a mastership, while waiting for it to commit. */
   private openingIndex: number | null = null;
   private lastDetail = '';
 
-  private constructor(opts: GroupMemberOptions, store: LevelStore) {
+  private constructor(opts: GroupMemberOptions, store: LevelStore, log: LevelStore) {
     super();
     this.opts = opts;
     this.log = opts.logger;
-    this.disk = new ReplicaDisk(store);
-    this.localMode = !parseSync(opts.sync).remote;
+    const rule = parseSync(opts.sync);
+    this.disk = new ReplicaDisk(store, log, rule.masterDisk || rule.slaveDisk);
+    this.localMode = !rule.remote;
   }
 
   /** Opens the store, listens for slaves, joins ZooKeeper. REPL_CONFIG, store and listen errors reject. */
@@ -134,7 +139,14 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     // The shell asks for fsyncs where the core says so; other batches need none.
     const store = new LevelStore({ directory: opts.directory, sync: false, logTailEntriesMax: 0 });
     const recovered = await store.open();
-    const member = new GroupMember(opts, store);
+    const log = new LevelStore({ directory: join(opts.directory, REPLICATION_LOG_DIRECTORY), sync: false, logTailEntriesMax: 0 });
+    try {
+      await log.open();
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
+    const member = new GroupMember(opts, store, log);
     try {
       const restored = await member.disk.restore(recovered, !(rule.masterDisk && rule.slaveDisk));
       member.transport = await PeerTransport.open({
@@ -172,7 +184,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
       return member;
     } catch (error) {
       await member.transport?.close().catch(() => {});
-      await store.close().catch(() => {});
+      await member.disk.close().catch(() => {});
       throw error;
     }
   }
@@ -201,7 +213,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     await this.coordinator.close();
     await this.transport.close();
     while (this.pumping || this.applying !== null) await new Promise((resolve) => setTimeout(resolve, 5));
-    await this.disk.levelStore.close();
+    await this.disk.close();
   }
 
   // ------------------------------------------------------------------ the Ready loop
@@ -232,18 +244,26 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
   private async drain(): Promise<void> {
     while (this.node.hasReady() && !this.closed && !this.restarting) {
       const rd = this.node.ready();
-      await this.carryOut(rd);
+      // 1. persist (and fsync when asked) before anything leaves this process; 2. send. Except that a
+      // master may send its new entries while it writes them (Raft §10.2.1, as etcd does): it counts
+      // itself as holding them only once advance() says they are written, so nothing completes earlier,
+      // and the slaves write their copies in parallel with its own.
+      const sendFirst = this.node.masterEpoch !== null && rd.persist.ops.every((op) => op.kind === 'append' || op.kind === 'compact');
+      if (sendFirst) this.sendAll(rd);
+      // 5 (early). A completion is about writes already written here and held by slaves (the core counts
+      // only what earlier Readies made durable): it need not wait for this Ready's own writes.
+      this.settle(rd);
+      if (rd.persist.ops.length > 0 || rd.persist.sync) await this.disk.persist(rd.persist.ops, rd.persist.sync);
+      if (!sendFirst) this.sendAll(rd);
+      this.finish(rd);
       this.node.advance(rd);
       // Under steady load the loop may not end for a while: commits must be applied meanwhile.
       this.scheduleApply();
     }
   }
 
-  private async carryOut(rd: Ready): Promise<void> {
-    // 1. persist (and fsync when asked) before anything leaves this process.
-    if (rd.persist.ops.length > 0 || rd.persist.sync) await this.disk.persist(rd.persist.ops, rd.persist.sync);
-    // 2. send
-    for (const env of coalesceAppends(rd.send)) this.transport.send(env.to, env.message);
+  /** Steps 3, 4 and 6 of a Ready, once its writes are done and it has been sent. */
+  private finish(rd: Ready): void {
     // 3. coordinator
     for (const req of rd.coordinator) this.coordinator.request(req);
     // 4. snapshot reads: answered on a later turn, from a LevelDB snapshot of the applied state.
@@ -254,23 +274,32 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
         (error: unknown) => this.log.error({ err: error }, `reading a snapshot for ${read.peer} failed`),
       );
     }
-    // 5. completions and failures
-    // Writes complete in log order; only a local_* master applies by completion (see applyTarget).
-    if (rd.complete.length > 0 && this.localMode) {
-      const last = this.indexOfWrite.get(rd.complete[rd.complete.length - 1]!);
-      if (last !== undefined) this.completedThrough = Math.max(this.completedThrough, last);
-    }
-    if (rd.fail.length > 0) {
-      const failed = new Map(rd.fail.map((f) => [f.id, f.code]));
-      this.pending = this.pending.filter((w) => {
-        const code = failed.get(w.id);
-        if (code === undefined) return true;
-        w.reject(new ReplError(code, code === 'REPL_FENCED' ? 'this broker stopped being master before the write was replicated' : 'this broker is not the master'));
-        return false;
-      });
-    }
     // 6. role
     if (rd.role !== null) this.onRole(rd.role.role, rd.role.epoch, rd.role.masterId, rd.role.reason);
+  }
+
+  /**
+   * Step 5: completions and failures. A completed write is as safe as its sync mode promises, so its
+   * receipt may go now; the master applies it to its own store after (readQueue waits for that).
+   */
+  private settle(rd: Ready): void {
+    for (const id of rd.complete) {
+      const w = this.pending.get(id);
+      if (w === undefined) continue;
+      this.pending.delete(id);
+      this.completedThrough = Math.max(this.completedThrough, w.index);
+      w.resolve();
+    }
+    for (const f of rd.fail) {
+      const w = this.pending.get(f.id);
+      if (w === undefined) continue;
+      this.pending.delete(f.id);
+      w.reject(new ReplError(f.code, f.code === 'REPL_FENCED' ? 'this broker stopped being master before the write was replicated' : 'this broker is not the master'));
+    }
+  }
+
+  private sendAll(rd: Ready): void {
+    for (const env of coalesceAppends(rd.send)) this.transport.send(env.to, env.message);
   }
 
   /** After the Readies: apply what may be applied, note status changes. */
@@ -300,7 +329,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     if (target <= this.disk.appliedPosition.index && !this.readyToOpen()) return;
     this.applying = (async () => {
       await this.disk.applyThrough(target);
-      this.settleWrites();
+      this.settleApplied();
       if (this.readyToOpen()) await this.openMastership();
     })().then(
       () => {
@@ -314,15 +343,22 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     );
   }
 
-  private settleWrites(): void {
+  private settleApplied(): void {
+    if (this.appliedWaiters.length === 0) return;
     const applied = this.disk.appliedPosition.index;
-    let n = 0;
-    while (n < this.pending.length && this.pending[n]!.index <= applied) {
-      const w = this.pending[n++]!;
-      this.indexOfWrite.delete(w.id);
-      w.resolve();
+    const still = [];
+    for (const w of this.appliedWaiters) {
+      if (w.index <= applied) w.resolve();
+      else still.push(w);
     }
-    if (n > 0) this.pending.splice(0, n);
+    this.appliedWaiters = still;
+  }
+
+  /** Resolves once every write submitted so far is applied to this member's store. */
+  whenAllApplied(): Promise<void> {
+    const index = this.lastSubmitted;
+    if (index <= this.disk.appliedPosition.index) return Promise.resolve();
+    return new Promise((resolve, reject) => this.appliedWaiters.push({ index, resolve, reject }));
   }
 
   // ------------------------------------------------------------------ roles
@@ -366,11 +402,12 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     if (store === null) return;
     this.masterStore = null;
     store.fence(reason);
-    this.indexOfWrite.clear();
-    const pending = this.pending.splice(0);
+    const pending = [...this.pending.values()];
+    this.pending.clear();
     // One error for all: they fail for the same reason, and a stack trace per write costs more than the write.
     const error = new ReplError('REPL_FENCED', `no longer master: ${reason}`);
     for (const w of pending) w.reject(error);
+    for (const w of this.appliedWaiters.splice(0)) w.reject(error);
     this.emit('demoted', reason);
   }
 
@@ -398,9 +435,9 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
 
   // ------------------------------------------------------------------ writes
 
-  /** Hands a write to the core; returns its log index. `done` is settled once it is applied (or failed). */
+  /** Hands a write to the core; returns its log index. `done` is settled once it completes (or fails). */
   submit(payload: readonly LogEntry[], done: { resolve: () => void; reject: (error: Error) => void } | null): number {
-    if (this.pending.length >= MEMBER_PENDING_WRITES_MAX) {
+    if (this.pending.size >= MEMBER_PENDING_WRITES_MAX) {
       throw new StoreError('STORE_WRITE_FAILED', `more than ${MEMBER_PENDING_WRITES_MAX} writes wait for replication`);
     }
     const id = String(this.nextWriteId++);
@@ -413,8 +450,8 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
       throw new ReplError('REPL_NOT_MASTER', `${this.opts.nodeId} is not the serving master`);
     }
     this.disk.remember(index, payload);
-    this.pending.push({ id, index, resolve: done?.resolve ?? (() => {}), reject: done?.reject ?? (() => {}) });
-    if (this.localMode) this.indexOfWrite.set(id, index);
+    this.pending.set(id, { id, index, resolve: done?.resolve ?? (() => {}), reject: done?.reject ?? (() => {}) });
+    this.lastSubmitted = index;
     this.pump();
     return index;
   }
@@ -463,8 +500,8 @@ export const APPEND_COALESCE_ENTRIES_MAX = 4096;
 /**
  * The Store a master's broker writes through: each append is one replicated write, numbered in the store's
  * own index space up front (the store applies writes in log order, so the numbers are known when written);
- * `durable` resolves once the write is replicated as the sync mode asks and applied to the LevelStore.
- * Reads go straight to the LevelStore: the broker reads back only what it was told is durable.
+ * `durable` resolves once the write is replicated as the sync mode asks (its completion); the member applies
+ * it to its LevelStore just after, and reads wait until everything submitted before them is applied.
  */
 export class MasterStore implements Store {
   private nextStoreIndex: number;
@@ -493,7 +530,10 @@ export class MasterStore implements Store {
     return { firstIndex, durable };
   }
 
-  readQueue(queue: string, priority: number, afterSeq: number, limit: number): Promise<StoredRecord[]> {
+  async readQueue(queue: string, priority: number, afterSeq: number, limit: number): Promise<StoredRecord[]> {
+    // A write is durable (replicated) before this member has applied it to its own store: what the broker
+    // reads back must be there first.
+    await this.member.whenAllApplied();
     return this.level.readQueue(queue, priority, afterSeq, limit);
   }
 

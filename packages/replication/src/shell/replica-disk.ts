@@ -2,12 +2,17 @@
  * ReplicaDisk: how one group member keeps its replication state in its broker's LevelStore, and how the
  * core's PersistOps become LevelDB writes. It is the "state machine" half of the textbook split (Raft §5.3):
  *
- * - The **raw log**: entries the core holds but that are not yet applied, one aux key per index. An entry is
- *   the payload of one broker `append` call (a LogEntry[]: a SEND with its producer window, a COMMIT, an ACK).
- * - The **applied state**: the broker's ordinary key spaces (messages, live index, durable subscriptions,
- *   producer windows), holding the effect of every entry through the *applied position*, which is written in
- *   the same LevelDB batch as the entries it covers, with their raw keys deleted in that batch too. So a crash
- *   leaves each entry either applied or raw, never both and never neither.
+ * - The **raw log**: entries the core holds but that are not yet applied, one key per index, with the hard
+ *   state, in a LevelStore of its own (`<dataDir>/replication-log`, aux space only). An entry is the payload
+ *   of one broker `append` call (a LogEntry[]: a SEND with its producer window, a COMMIT, an ACK). Its own
+ *   store, so that the small writes the protocol waits for never queue behind the state's large ones.
+ * - The **applied state**: the broker's ordinary key spaces in the member's LevelStore (messages, live
+ *   index, durable subscriptions, producer windows), holding the effect of every entry through the *applied
+ *   position*, which is written in the same LevelDB batch as the entries it covers. Raw entries at or below
+ *   it are deleted afterwards and ignored until then, so a crash leaves each entry applied exactly once.
+ * - A **generation** number, bumped by every snapshot install or reset and kept with the applied position,
+ *   is part of each raw entry's key: raw entries of an older generation (left by a crash mid-install) are
+ *   never mistaken for the entries that follow the new state.
  *
  * Entries are applied only once committed (held by a quorum, which the core guarantees is never truncated),
  * so the applied state of a member never has to be undone. The one exception is a master in a local_* mode,
@@ -15,13 +20,13 @@
  * loss window); should a later master not share that suffix, the core sees the applied base disagree and has
  * this member start again from a snapshot (PersistOp `reset`).
  *
- * Aux key layout (the store's aux space, keys below are without its 0x06 prefix):
- * | key              | value (msgpackr)                                   |
- * |------------------|----------------------------------------------------|
- * | 'h'              | HardState {epoch, promised, recovering}             |
- * | 'a'              | Applied {epoch, index, history}: the applied position and its epoch history |
- * | 'e' + u64 BE idx | RawEntry {epoch, payload}: a held, not yet applied entry |
- * | 'b'              | the boot id of the machine that last wrote here     |
+ * Aux key layout (keys below are without the aux space's 0x06 prefix):
+ * | store | key                          | value (msgpackr)                                           |
+ * |-------|------------------------------|------------------------------------------------------------|
+ * | state | 'a'                          | Applied {epoch, index, history, generation}                 |
+ * | log   | 'h'                          | HardState {epoch, promised, recovering}                     |
+ * | log   | 'b'                          | the boot id of the machine that last wrote here             |
+ * | log   | 'e' + u32 gen + u64 index    | RawEntry {epoch, payload}: a held, not yet applied entry    |
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -64,21 +69,28 @@ interface Applied {
   readonly epoch: number;
   readonly index: number;
   readonly history: readonly EpochStart[];
+  /** See the file comment; absent (0) before the first install. */
+  readonly generation?: number;
 }
 
 const NO_APPLIED: Applied = Object.freeze({ epoch: 0, index: 0, history: [] });
+const ENTRY_KEY_BYTES = 13;
 
-function entryKey(index: number): Buffer {
-  const key = Buffer.allocUnsafe(9);
+function entryKey(generation: number, index: number): Buffer {
+  const key = Buffer.allocUnsafe(ENTRY_KEY_BYTES);
   key[0] = PREFIX_ENTRY;
-  key.writeUInt32BE(Math.floor(index / 2 ** 32), 1);
-  key.writeUInt32BE(index >>> 0, 5);
+  key.writeUInt32BE(generation, 1);
+  key.writeUInt32BE(Math.floor(index / 2 ** 32), 5);
+  key.writeUInt32BE(index >>> 0, 9);
   return key;
 }
 
 function entryIndexOf(key: Buffer): number {
-  return key.readUInt32BE(1) * 2 ** 32 + key.readUInt32BE(5);
+  return key.readUInt32BE(5) * 2 ** 32 + key.readUInt32BE(9);
 }
+
+/** Where a member keeps its raw log, inside its data directory (LevelDB ignores what it did not name). */
+export const REPLICATION_LOG_DIRECTORY = 'replication-log';
 
 /** This machine's boot id (Linux), or null where there is none: then no power loss can be told. */
 function readBootId(): string | null {
@@ -99,6 +111,9 @@ export interface DiskRestore {
 /** One member's replication state on its LevelStore; see the file comment. */
 export class ReplicaDisk {
   private store: LevelStore;
+  private readonly log: LevelStore;
+  /** fsync the state's batches: in a disk mode a raw entry is deleted only once its effect is durable. */
+  private readonly syncState: boolean;
   private applied: Applied = NO_APPLIED;
   private appliedHistory: EpochStart[] = [];
   /** Raw entries held, by index; the applier takes them from here. */
@@ -112,8 +127,19 @@ export class ReplicaDisk {
   /** Whether the boot id on disk still has to be updated (see restore). */
   private bootIdPending: string | null = null;
 
-  constructor(store: LevelStore) {
+  constructor(store: LevelStore, log: LevelStore, syncState: boolean) {
     this.store = store;
+    this.log = log;
+    this.syncState = syncState;
+  }
+
+  private get generation(): number {
+    return this.applied.generation ?? 0;
+  }
+
+  /** Closes both stores. */
+  async close(): Promise<void> {
+    await Promise.all([this.store.close(), this.log.close()]);
   }
 
   /** The LevelStore under the state (replaced when the shell reopens it). */
@@ -141,33 +167,39 @@ export class ReplicaDisk {
    * some acknowledged writes unsynced: the node then recovers before it may be elected.
    */
   async restore(recovered: RecoveredState, unsyncedWrites: boolean): Promise<DiskRestore> {
-    const pairs = await this.store.readAux();
-    let hard: HardState = { epoch: 0, promised: 0, recovering: false };
     let applied: Applied = NO_APPLIED;
+    for (const [key, value] of await this.store.readAux(KEY_APPLIED)) if (key.equals(KEY_APPLIED)) applied = packr.unpack(value) as Applied;
+    let hard: HardState = { epoch: 0, promised: 0, recovering: false };
     let boot: string | null = null;
-    const entries: ReplicatedEntry[] = [];
-    for (const [key, value] of pairs) {
+    const entries: Array<ReplicatedEntry & { readonly key: Buffer }> = [];
+    const cleanup: AuxOp[] = [];
+    for (const [key, value] of await this.log.readAux()) {
       if (key.equals(KEY_HARD)) hard = packr.unpack(value) as HardState;
-      else if (key.equals(KEY_APPLIED)) applied = packr.unpack(value) as Applied;
       else if (key.equals(KEY_BOOT)) boot = packr.unpack(value) as string;
-      else if (key[0] === PREFIX_ENTRY && key.length === 9) {
+      else if (key[0] === PREFIX_ENTRY && key.length === ENTRY_KEY_BYTES) {
         const { epoch, payload } = packr.unpack(value) as { epoch: number; payload: unknown };
-        entries.push({ epoch, index: entryIndexOf(key), payload });
+        entries.push({ epoch, index: entryIndexOf(key), payload, key });
+      } else {
+        cleanup.push({ type: 'del', key });
       }
     }
-    const cleanup: AuxOp[] = [];
     if (recovered.interruptedInstall === true) {
-      // The state is empty now: nothing is applied, and raw entries would follow nothing.
-      applied = NO_APPLIED;
-      for (const e of entries) cleanup.push({ type: 'del', key: entryKey(e.index) });
-      entries.length = 0;
-      cleanup.push({ type: 'put', key: KEY_APPLIED, value: packr.pack(NO_APPLIED) });
+      // The state is empty now: nothing is applied, and the raw entries (of the generation the install was
+      // replacing) would follow nothing.
+      applied = { ...NO_APPLIED, generation: (applied.generation ?? 0) + 1 };
+      await this.store.append([], { aux: [{ type: 'put', key: KEY_APPLIED, value: packr.pack(applied) }], sync: true }).durable;
     }
-    // Keep the dense run right after the applied position; anything else is debris of an older layout.
+    // Keep the dense run of this generation right after the applied position; the rest is applied already
+    // (not yet deleted) or debris of an install cut short.
+    const generation = applied.generation ?? 0;
     const kept: ReplicatedEntry[] = [];
     for (const e of entries) {
-      if (e.index === applied.index + kept.length + 1 && e.epoch >= (kept.at(-1)?.epoch ?? applied.epoch)) kept.push(e);
-      else cleanup.push({ type: 'del', key: entryKey(e.index) });
+      const ours = e.key.readUInt32BE(1) === generation;
+      if (ours && e.index === applied.index + kept.length + 1 && e.epoch >= (kept.at(-1)?.epoch ?? applied.epoch)) {
+        kept.push({ epoch: e.epoch, index: e.index, payload: e.payload });
+      } else {
+        cleanup.push({ type: 'del', key: e.key });
+      }
     }
     const bootId = readBootId();
     const rebooted = boot !== null && bootId !== null && boot !== bootId;
@@ -178,7 +210,7 @@ export class ReplicaDisk {
       if (lostWrites && !hard.recovering) this.bootIdPending = bootId;
       else cleanup.push({ type: 'put', key: KEY_BOOT, value: packr.pack(bootId) });
     }
-    if (cleanup.length > 0) await this.store.append([], { aux: cleanup, sync: true }).durable;
+    if (cleanup.length > 0) await this.log.append([], { aux: cleanup, sync: true }).durable;
     this.applied = applied;
     this.appliedHistory = applied.history.map((r) => ({ ...r }));
     this.raw.clear();
@@ -204,7 +236,7 @@ export class ReplicaDisk {
       if (aux.length === 0 && !sync) return;
       const batch = aux;
       aux = [];
-      await this.store.append([], { aux: batch, sync }).durable;
+      await this.log.append([], { aux: batch, sync }).durable;
     };
     for (const op of ops) {
       switch (op.kind) {
@@ -218,7 +250,7 @@ export class ReplicaDisk {
         case 'append':
           for (const e of op.entries) {
             assert(e.index > this.applied.index, `entry ${e.index} is already applied`);
-            aux.push({ type: 'put', key: entryKey(e.index), value: packr.pack({ epoch: e.epoch, payload: e.payload }) });
+            aux.push({ type: 'put', key: entryKey(this.generation, e.index), value: packr.pack({ epoch: e.epoch, payload: e.payload }) });
             this.raw.set(e.index, e);
             this.rawLast = e.index;
           }
@@ -229,7 +261,7 @@ export class ReplicaDisk {
           assert(op.after >= this.applied.index, `truncate after ${op.after} would undo applied entry ${this.applied.index}`);
           for (let i = op.after + 1; i <= this.rawLast; i++) {
             this.unpacked.delete(i);
-            if (this.raw.delete(i)) aux.push({ type: 'del', key: entryKey(i) });
+            if (this.raw.delete(i)) aux.push({ type: 'del', key: entryKey(this.generation, i) });
           }
           this.rawLast = Math.min(this.rawLast, op.after);
           break;
@@ -261,14 +293,16 @@ export class ReplicaDisk {
   }
 
   private async replaceWith(snapshot: SnapshotInstall | null): Promise<void> {
-    const aux: AuxOp[] = [];
-    for (const index of this.raw.keys()) aux.push({ type: 'del', key: entryKey(index) });
+    const old = this.generation;
+    const stale: AuxOp[] = [...this.raw.keys()].map((index) => ({ type: 'del', key: entryKey(old, index) }));
+    const generation = old + 1;
     const applied: Applied = snapshot === null
-      ? NO_APPLIED
-      : { epoch: snapshot.through.epoch, index: snapshot.through.index, history: snapshot.history };
-    aux.push({ type: 'put', key: KEY_APPLIED, value: packr.pack(applied) });
+      ? { ...NO_APPLIED, generation }
+      : { epoch: snapshot.through.epoch, index: snapshot.through.index, history: snapshot.history, generation };
     const chunks = (snapshot?.chunks ?? []) as Array<Array<[Buffer, Buffer]>>;
-    await this.store.replaceState(chunks, aux);
+    // The new generation lands with the new state, atomically; the old raw entries are dead from then on.
+    await this.store.replaceState(chunks, [{ type: 'put', key: KEY_APPLIED, value: packr.pack(applied) }]);
+    if (stale.length > 0) await this.log.append([], { aux: stale }).durable;
     this.raw.clear();
     this.unpacked.clear();
     this.rawLast = applied.index;
@@ -296,21 +330,25 @@ export class ReplicaDisk {
       const from = this.applied.index + 1;
       const to = Math.min(target, from + APPLY_ENTRIES_PER_CALL_MAX - 1);
       const entries: LogEntry[] = [];
-      const aux: AuxOp[] = [];
+      const applied: AuxOp[] = [];
       let epoch = this.applied.epoch;
       for (let i = from; i <= to; i++) {
         const e = this.raw.get(i);
         assert(e !== undefined, `entry ${i} is not held`);
         for (const le of this.unpacked.get(i) ?? unpackPayload(e.payload)) entries.push(le);
         this.unpacked.delete(i);
-        aux.push({ type: 'del', key: entryKey(i) });
+        applied.push({ type: 'del', key: entryKey(this.generation, i) });
         extendHistory(this.appliedHistory, e.epoch, i);
         epoch = e.epoch;
         this.raw.delete(i);
       }
-      this.applied = { epoch, index: to, history: this.appliedHistory.map((r) => ({ ...r })) };
-      aux.push({ type: 'put', key: KEY_APPLIED, value: packr.pack(this.applied) });
-      last = this.store.append(entries, { aux }).durable;
+      this.applied = { epoch, index: to, history: this.appliedHistory.map((r) => ({ ...r })), generation: this.generation };
+      const marker: AuxOp = { type: 'put', key: KEY_APPLIED, value: packr.pack(this.applied) };
+      const written = this.store.append(entries, { aux: [marker], sync: this.syncState }).durable;
+      // Raw entries go once their effect is written (restore ignores any at or below the marker meanwhile);
+      // nothing waits for that.
+      last = written;
+      void written.then(() => this.log.append([], { aux: applied }).durable).catch(() => {});
     }
     if (last !== null) await last;
     return this.applied.index;
