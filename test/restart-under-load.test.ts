@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAllBrokers, spawnBroker } from './helpers/broker-process.js';
-import { CountingConsumer, CountingProducer } from './helpers/traffic.js';
+import { audit, CountingConsumer, CountingProducer } from './helpers/traffic.js';
 
 const RESTARTS = 5;
 const QUEUE = '/queue/restart';
@@ -41,18 +41,13 @@ describe('broker restarts under a running producer and consumer', () => {
     await broker.kill('SIGTERM');
 
     expect(consumer.incarnation).toBeGreaterThanOrEqual(RESTARTS);
-    const seen = new Set(consumer.seqs());
-    const missing = [...producer.receipted.keys()].filter((s) => !seen.has(s));
-    expect(missing).toEqual([]);
+    const books = audit(producer, consumer);
+    expect(books.missing).toEqual([]);
     // Within one connection incarnation a seq arrives once; a repeat must come from a later incarnation.
-    const firstIncarnation = new Map<number, number>();
-    const sameIncarnationRepeats: number[] = [];
-    for (const d of consumer.deliveries) {
-      const first = firstIncarnation.get(d.seq);
-      if (first === undefined) firstIncarnation.set(d.seq, d.incarnation);
-      else if (first === d.incarnation) sameIncarnationRepeats.push(d.seq);
-    }
-    expect(sameIncarnationRepeats).toEqual([]);
+    // (A standalone broker dispatches while it stores, ActiveMQ's default: a message a consumer saw just
+    // before the kill may not be on disk, and its producer's re-send is then stored as a new message. A
+    // replicated group stores first; test/group-faults.test.ts holds it to one stored copy.)
+    expect(books.sameConnectionTwice).toEqual([]);
     // Order per producer: within one incarnation, first deliveries come in increasing seq.
     const firsts = consumer.deliveries.filter((d, i, all) => all.findIndex((x) => x.seq === d.seq) === i);
     const outOfOrder = firsts.filter((d, i) => i > 0 && d.incarnation === firsts[i - 1]!.incarnation && d.seq < firsts[i - 1]!.seq);

@@ -79,3 +79,41 @@ export function repeated(seqs: readonly number[]): number[] {
   for (const s of seqs) (seen.has(s) ? twice : seen).add(s);
   return [...twice].sort((a, b) => a - b);
 }
+
+/** What a consumer's books say against a producer's receipts; see audit(). */
+export interface DeliveryAudit {
+  /** Receipted seqs never delivered. */
+  readonly missing: number[];
+  /** Seqs delivered twice within one connection incarnation (a redelivery needs a reconnect). */
+  readonly sameConnectionTwice: number[];
+  /**
+   * Seqs delivered with two different message-ids: stored twice, i.e. a re-sent SEND the producer
+   * de-duplication did not drop (a redelivery keeps its message-id).
+   */
+  readonly storedTwice: number[];
+  /** First deliveries (of each seq) that came after a higher seq's first delivery. */
+  readonly firstsOutOfOrder: number[];
+  /** Deliveries beyond the first of each seq. */
+  readonly redeliveries: number;
+}
+
+/** Checks a CountingConsumer's deliveries against a CountingProducer's receipts. */
+export function audit(producer: CountingProducer, consumer: CountingConsumer): DeliveryAudit {
+  const delivered = new Set(consumer.seqs());
+  const missing = [...producer.receipted.keys()].filter((seq) => !delivered.has(seq));
+  const firstIncarnation = new Map<number, number>();
+  const ids = new Map<number, Set<string>>();
+  const sameConnectionTwice: number[] = [];
+  for (const d of consumer.deliveries) {
+    const first = firstIncarnation.get(d.seq);
+    if (first === undefined) firstIncarnation.set(d.seq, d.incarnation);
+    else if (first === d.incarnation) sameConnectionTwice.push(d.seq);
+    let set = ids.get(d.seq);
+    if (set === undefined) ids.set(d.seq, (set = new Set()));
+    set.add(d.messageId);
+  }
+  const storedTwice = [...ids].filter(([, set]) => set.size > 1).map(([seq]) => seq);
+  const firsts = [...firstIncarnation.keys()];
+  const firstsOutOfOrder = firsts.filter((seq, i) => i > 0 && seq < firsts[i - 1]!);
+  return { missing, sameConnectionTwice, storedTwice, firstsOutOfOrder, redeliveries: consumer.deliveries.length - firstIncarnation.size };
+}
