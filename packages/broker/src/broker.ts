@@ -1,18 +1,21 @@
 /**
  * The broker proper: destinations, routing, atomic commits to the store, acks, redelivery and the DLQ,
- * durable subscriptions and temporary destinations. It knows nothing of sockets (connection.ts) or of
- * replication and bridges, which later plug into its store and its events.
+ * durable subscriptions, wildcard topic subscriptions, temporary destinations and consumer advisories.
+ * It knows nothing of sockets (connection.ts) or of replication and bridges, which plug into its store,
+ * its events and its advisory topics.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DurableSubscription, LogEntry, MessageKey, Store, StoredMessage } from '@mini-amq/store';
 import { BrokerError } from './errors.js';
+import { advisoryContent, consumerAdvisoryTopic, ConsumerRegistry, isAdvised, wantsAdvisoryReplay, type AdvisoryType, type ConsumerCounts, type ConsumerInfo } from './advisory.js';
 import { formatDestination, type DestinationName } from './destination.js';
 import { queued, type QueuedMessage } from './message.js';
 import { ProducerWindow, PRODUCERS_TRACKED_MAX, type ProducerRef, type TrackedProducer } from './producer-window.js';
 import { Queue, type QueueHost, type QueueStats } from './queue.js';
 import type { HeaderLookup, Selector } from './selector.js';
+import { checkConcrete, isWildcard, matchesWildcard, WILDCARD_SUBSCRIPTIONS_MAX, WildcardIndex } from './wildcard.js';
 
 /** Distinct destinations one broker keeps at once; a client creating names without end hits this. */
 export const DESTINATIONS_MAX = 100_000;
@@ -87,6 +90,17 @@ interface DurableState {
   active: boolean;
 }
 
+/** Consumer events ('consumer-added', 'consumer-removed'): the consumer and its destination's counts after the change. */
+export interface ConsumerEvent {
+  /** The STOMP destination, e.g. `/queue/orders` (a temporary one in its `/remote-temp-…` form). */
+  readonly destination: string;
+  readonly connection: string;
+  readonly consumer: ConsumerInfo;
+  /** Null for destinations that are not advised (temporary, advisory and statistics ones). */
+  readonly counts: ConsumerCounts | null;
+}
+
+const TOPIC_PREFIX = '/topic/';
 const durableKey = (clientId: string, name: string): string => `${clientId}\u0000${name}`;
 const queueStoreName = (name: string): string => `queue:${name}`;
 const durableStoreName = (clientId: string, name: string): string => `durable:${JSON.stringify([clientId, name])}`;
@@ -96,6 +110,14 @@ export class Broker extends EventEmitter {
   private messageCounter = 0;
   private readonly queues = new Map<string, Queue>();
   private readonly topics = new Map<string, Set<TopicSubscription>>();
+  /**
+   * Subscriptions to `/topic/` names with wildcards, apart from `topics` so that routing to a topic scans
+   * them only while there are any (routeTargets). Durable ones too: their record keeps the pattern as its
+   * destination, and recovery puts them back here (attachTopicSubscription).
+   */
+  private readonly wildcardTopics = new WildcardIndex<TopicSubscription>();
+  /** Consumers of advised destinations, for advisory counts and replays (advisory.ts). */
+  private readonly consumers = new ConsumerRegistry();
   private readonly durables = new Map<string, DurableState>();
   private readonly tempOwners = new Map<string, string>();
   private readonly clientIds = new Map<string, string>();
@@ -250,16 +272,39 @@ export class Broker extends EventEmitter {
 
   /** A non-durable topic subscription: a private in-memory queue that receives copies. */
   subscribeTopic(d: DestinationName, selector: Selector | null, connectionId: string, noLocal: boolean): TopicSubscription {
-    const subs = this.topic(d, connectionId);
-    const queue = new Queue(formatDestination(d), null, this.host, this.settings.destinationMemoryLimit);
+    const key = formatDestination(d);
+    if (wildcardPatternOf(key) !== null) this.checkWildcardCount();
+    else this.topic(d, connectionId); // created, and a temporary one claimed, on first use
+    const queue = new Queue(key, null, this.host, this.settings.destinationMemoryLimit);
     const sub: TopicSubscription = { queue, selector, durable: null, noLocalConnection: noLocal ? connectionId : null };
-    subs.add(sub);
+    this.attachTopicSubscription(key, sub);
     return sub;
   }
 
   unsubscribeTopic(d: DestinationName, sub: TopicSubscription): void {
-    this.topics.get(formatDestination(d))?.delete(sub);
+    this.detachTopicSubscription(formatDestination(d), sub);
     sub.queue.close();
+  }
+
+  private checkWildcardCount(): void {
+    if (this.wildcardTopics.size >= WILDCARD_SUBSCRIPTIONS_MAX) {
+      throw new BrokerError('BROKER_LIMIT_EXCEEDED', `the broker already holds ${WILDCARD_SUBSCRIPTIONS_MAX} wildcard topic subscriptions`);
+    }
+  }
+
+  /** Adds a topic subscription under its STOMP destination: to that topic's set, or to the wildcard index. */
+  private attachTopicSubscription(key: string, sub: TopicSubscription): void {
+    const pattern = wildcardPatternOf(key);
+    if (pattern !== null) { this.wildcardTopics.add(pattern, sub); return; }
+    let subs = this.topics.get(key);
+    if (subs === undefined) { subs = new Set(); this.topics.set(key, subs); }
+    subs.add(sub);
+  }
+
+  private detachTopicSubscription(key: string, sub: TopicSubscription): void {
+    const pattern = wildcardPatternOf(key);
+    if (pattern !== null) this.wildcardTopics.delete(pattern, sub);
+    else this.topics.get(key)?.delete(sub);
   }
 
   /**
@@ -279,6 +324,7 @@ export class Broker extends EventEmitter {
     }
     if (state === undefined) {
       this.assertHealthy();
+      if (wildcardPatternOf(destination) !== null) this.checkWildcardCount();
       const record: DurableSubscription = { clientId, name, destination, selector: selector?.text ?? '', queue: durableStoreName(clientId, name) };
       if (this.store !== null) await this.store.append([{ kind: 'durable-add', subscription: record }]).durable;
       const queue = new Queue(destination, this.store === null ? null : record.queue, this.host, this.settings.destinationMemoryLimit);
@@ -293,10 +339,8 @@ export class Broker extends EventEmitter {
     const sub: TopicSubscription = { queue, selector: compiled, durable: record, noLocalConnection: null };
     const state: DurableState = { record, sub, active: false };
     this.durables.set(durableKey(record.clientId, record.name), state);
-    const topicKey = record.destination;
-    let subs = this.topics.get(topicKey);
-    if (subs === undefined) { subs = new Set(); this.topics.set(topicKey, subs); }
-    subs.add(sub);
+    // Recovered ones are attached even past WILDCARD_SUBSCRIPTIONS_MAX: the bound refuses new ones only.
+    this.attachTopicSubscription(record.destination, sub);
     return state;
   }
 
@@ -316,7 +360,7 @@ export class Broker extends EventEmitter {
     if (state === undefined) return false;
     if (state.active) throw new BrokerError('BROKER_DUPLICATE_SUBSCRIPTION', `durable subscription "${name}" is active; unsubscribe it first`);
     this.durables.delete(key);
-    this.topics.get(state.record.destination)?.delete(state.sub);
+    this.detachTopicSubscription(state.record.destination, state.sub);
     state.sub.queue.close();
     if (this.store !== null) await this.store.append([{ kind: 'durable-remove', clientId, name }]).durable;
     return true;
@@ -472,21 +516,93 @@ export class Broker extends EventEmitter {
   }
 
   private routeTargets(d: DestinationName, message: StoredMessage, senderConnection: string | null): Queue[] {
+    // connection.ts refuses these with the frame's words; this keeps any other caller from making one.
+    checkConcrete(d, 'route a message to');
     if (d.kind === 'queue' || d.kind === 'temp-queue') {
       return [this.queue(d, senderConnection)];
     }
-    const subs = this.topic(d, senderConnection);
+    return this.topicTargets(d, this.topic(d, senderConnection), message, senderConnection);
+  }
+
+  /**
+   * The subscription queues a message published to topic `d` goes to: its exact subscribers and every
+   * matching wildcard subscription, each once (the two are kept apart, and a pattern's set holds a
+   * subscription once), less those whose selector or noLocal turns it away.
+   */
+  private topicTargets(d: DestinationName, exact: ReadonlySet<TopicSubscription> | undefined, message: StoredMessage, senderConnection: string | null): Queue[] {
     const out: Queue[] = [];
     let lookup: HeaderLookup | null = null;
-    for (const sub of subs) {
-      if (sub.noLocalConnection !== null && sub.noLocalConnection === senderConnection) continue;
-      if (sub.selector !== null) {
-        lookup ??= lookupForMessage(message, false, 0);
-        if (!this.matchSelector(sub.selector, lookup)) continue;
+    const take = (subs: ReadonlySet<TopicSubscription>): void => {
+      for (const sub of subs) {
+        if (sub.noLocalConnection !== null && sub.noLocalConnection === senderConnection) continue;
+        if (sub.selector !== null) {
+          lookup ??= lookupForMessage(message, false, 0);
+          if (!this.matchSelector(sub.selector, lookup)) continue;
+        }
+        out.push(sub.queue);
       }
-      out.push(sub.queue);
-    }
+    };
+    if (exact !== undefined) take(exact);
+    // Temporary topics have per-connection names: a wildcard on /topic/ never reaches them.
+    if (d.kind === 'topic' && this.wildcardTopics.size > 0) for (const subs of this.wildcardTopics.matching(d.name)) take(subs);
     return out;
+  }
+
+  // ---- consumer advisories ------------------------------------------------------------------
+
+  /**
+   * A consumer was added: it is counted, 'consumer-added' is emitted and, for an advised destination,
+   * a ConsumerAdded advisory published. Returns the advisory subscribers' queues written, so the
+   * connection that subscribed gets producer flow control when they are full, as a producer would.
+   */
+  consumerAdded(connection: string, consumer: ConsumerInfo): Queue[] {
+    return this.consumerChanged('ConsumerAdded', connection, consumer);
+  }
+
+  /** A consumer was removed (UNSUBSCRIBE or its connection closing); as consumerAdded. */
+  consumerRemoved(connection: string, consumer: ConsumerInfo): Queue[] {
+    return this.consumerChanged('ConsumerRemoved', connection, consumer);
+  }
+
+  private consumerChanged(type: AdvisoryType, connection: string, consumer: ConsumerInfo): Queue[] {
+    const advised = isAdvised(consumer.destination);
+    let counts: ConsumerCounts | null = null;
+    if (advised) counts = type === 'ConsumerAdded' ? this.consumers.add(consumer) : this.consumers.remove(consumer);
+    const event: ConsumerEvent = { destination: formatDestination(consumer.destination), connection, consumer, counts };
+    this.emit(type === 'ConsumerAdded' ? 'consumer-added' : 'consumer-removed', event);
+    if (counts === null) return [];
+    const topic = consumerAdvisoryTopic(consumer.destination);
+    const message = this.advisoryMessage(topic, type, consumer, counts, false);
+    // Not created when nobody listens: advisory topics do not use up DESTINATIONS_MAX. Not commit():
+    // nothing is stored, and a consumer leaving after a store failure must still be advised.
+    const queues = this.topicTargets(topic, this.topics.get(formatDestination(topic)), message, null);
+    for (const q of queues) q.accept(queued(message, false));
+    return queues;
+  }
+
+  /**
+   * [ActiveMQ AdvisoryBroker.addConsumer] a new subscription to advisory topics (`d`, exact or wildcard)
+   * is first told the consumers that exist: one `replay:true` ConsumerAdded per destination with
+   * consumers whose advisory topic `d` matches, put straight into its own queue. Called in the same
+   * turn as the subscription is attached, so no live advisory falls between replay and subscription; the
+   * subscription's hold until its RECEIPT (connection.ts) keeps them all behind that RECEIPT. At most one
+   * message per destination, so DESTINATIONS_MAX bounds a replay.
+   */
+  replayAdvisories(d: DestinationName, sub: TopicSubscription): void {
+    if (!wantsAdvisoryReplay(d)) return;
+    const wildcard = isWildcard(d.name);
+    for (const { consumer, counts } of this.consumers.current()) {
+      const topic = consumerAdvisoryTopic(consumer.destination);
+      if (wildcard ? !matchesWildcard(d.name, topic.name) : d.name !== topic.name) continue;
+      const message = this.advisoryMessage(topic, 'ConsumerAdded', consumer, counts, true);
+      if (sub.selector !== null && !this.matchSelector(sub.selector, lookupForMessage(message, false, 0))) continue;
+      sub.queue.accept(queued(message, false));
+    }
+  }
+
+  private advisoryMessage(topic: DestinationName, type: AdvisoryType, consumer: ConsumerInfo, counts: ConsumerCounts, replay: boolean): StoredMessage {
+    const { headers, body } = advisoryContent(type, consumer, counts, this.settings.brokerName, replay);
+    return { messageId: this.newMessageId(), destination: formatDestination(topic), headers, body, priority: 4, expires: 0, timestamp: Date.now() };
   }
 
   // ---- acks, redelivery, DLQ ----------------------------------------------------------------
@@ -571,15 +687,9 @@ export class Broker extends EventEmitter {
   stats(): QueueStats[] {
     const out: QueueStats[] = [];
     for (const q of this.queues.values()) out.push(q.stats());
-    for (const [key, subs] of this.topics) {
-      let pending = 0, inflight = 0, enqueued = 0, dequeued = 0, memoryBytes = 0, consumers = 0;
-      for (const s of subs) {
-        const st = s.queue.stats();
-        pending += st.pending; inflight += st.inflight; enqueued += st.enqueued; dequeued += st.dequeued;
-        memoryBytes += st.memoryBytes; consumers += st.consumers;
-      }
-      out.push({ destination: key, pending, inflight, consumers, enqueued, dequeued, memoryBytes });
-    }
+    for (const [key, subs] of this.topics) out.push(topicStats(key, subs));
+    // A wildcard subscription's figures show under its pattern (`/topic/prices.>`), as ActiveMQ lists it.
+    for (const [pattern, subs] of this.wildcardTopics.entries()) out.push(topicStats(`${TOPIC_PREFIX}${pattern}`, subs));
     return out;
   }
 
@@ -590,6 +700,24 @@ export class Broker extends EventEmitter {
     this.log.error({ err: this.failure, context }, 'store failure: refusing further writes');
     this.emit('store-failed', this.failure);
   }
+}
+
+/** The name of a `/topic/` destination that uses wildcards, or null for any other destination. */
+function wildcardPatternOf(key: string): string | null {
+  if (!key.startsWith(TOPIC_PREFIX)) return null;
+  const name = key.slice(TOPIC_PREFIX.length);
+  return isWildcard(name) ? name : null;
+}
+
+/** One topic's figures: the sums over its subscriptions' queues. */
+function topicStats(destination: string, subs: Iterable<TopicSubscription>): QueueStats {
+  let pending = 0, inflight = 0, enqueued = 0, dequeued = 0, memoryBytes = 0, consumers = 0;
+  for (const s of subs) {
+    const st = s.queue.stats();
+    pending += st.pending; inflight += st.inflight; enqueued += st.enqueued; dequeued += st.dequeued;
+    memoryBytes += st.memoryBytes; consumers += st.consumers;
+  }
+  return { destination, pending, inflight, consumers, enqueued, dequeued, memoryBytes };
 }
 
 /** Tells a commit waiting for its receipt that this copy was acked by a consumer. */

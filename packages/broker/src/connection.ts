@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FrameDecoder, encodeFrame, header, type Frame, type StompVersion } from '@mini-amq/stomp';
 import type { HeaderList, StoredMessage } from '@mini-amq/store';
+import { NETWORK_PATH_HEADER, NETWORK_SUBSCRIPTION_HEADER, parseNetworkPath, type ConsumerInfo } from './advisory.js';
 import type { Broker, Delivery, Outgoing } from './broker.js';
 import { BrokerError, badFrame } from './errors.js';
 import { formatDestination, parseDestination, parseDestinationList, type DestinationName } from './destination.js';
@@ -17,6 +18,7 @@ import { compileSelector, type Selector } from './selector.js';
 import { statisticsAnswer, statisticsQuery, type StatisticsQuery } from './statistics.js';
 import { PREFETCH_MAX, representableIn10, Subscription, type AckMode, type SubscriptionOwner, type Unacked } from './subscription.js';
 import type { Transport } from './transport.js';
+import { checkConcrete, checkWildcardPattern, isWildcard } from './wildcard.js';
 
 export const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.2', '1.1', '1.0'];
 /** Subscriptions one connection may hold. */
@@ -65,6 +67,8 @@ export class StompConnection implements SubscriptionOwner {
   private closing = false;
   private clientId: string | null = null;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** What the advisories of each subscription (durable placeholders aside) say about it. */
+  private readonly consumerInfos = new WeakMap<Subscription, ConsumerInfo>();
   /** Browsers waiting for the peer to read (one transport listener serves them all). */
   private drainWaiters: Array<() => void> = [];
   /** Browser subscriptions in progress; UNSUBSCRIBE or close stops them. */
@@ -302,6 +306,7 @@ export class StompConnection implements SubscriptionOwner {
       this.answerStatistics(frame, destinationText, queries[0]!);
       return;
     }
+    for (const d of destinations) checkConcrete(d, 'SEND to');
     const persistent = header(frame, 'persistent') === 'true';
     const priority = intHeader(frame, 'priority', 4, 0, 9);
     const expires = intHeader(frame, 'expires', 0, 0, Number.MAX_SAFE_INTEGER);
@@ -350,6 +355,7 @@ export class StompConnection implements SubscriptionOwner {
     }
     const to = parseDestination(replyTo, this.id);
     if (statisticsQuery(to) !== null) throw badFrame(`reply-to ${replyTo.slice(0, 256)} is itself a statistics destination`);
+    checkConcrete(to, 'answer statistics to the reply-to');
     const headers: HeaderList = [['content-type', 'application/json']];
     // [JMS request/reply] the answer carries the request's correlation-id, so a client can match them.
     const correlationId = header(frame, 'correlation-id');
@@ -406,6 +412,12 @@ export class StompConnection implements SubscriptionOwner {
     if (this.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX) throw new BrokerError('BROKER_LIMIT_EXCEEDED', `a connection may hold at most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions`);
     const d = parseDestination(destinationText, this.id);
     this.broker.checkTempConsumer(d, this.id);
+    if (isWildcard(d.name)) {
+      // Queues would need a consumer spread over many queues, with ordering and acks across them: not yet.
+      if (d.kind !== 'topic') throw new BrokerError('BROKER_BAD_DESTINATION', `wildcard subscriptions are supported on topics only (got ${destinationText.slice(0, 256)})`);
+      checkWildcardPattern(destinationText, d.name);
+    }
+    const consumer = this.consumerInfoOf(frame, id, d);
     const ackText = header(frame, 'ack') ?? 'auto';
     if (ackText !== 'auto' && ackText !== 'client' && ackText !== 'client-individual') {
       throw badFrame(`ack must be auto, client or client-individual, got "${ackText}"`);
@@ -428,7 +440,7 @@ export class StompConnection implements SubscriptionOwner {
       this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       queue.addConsumer(sub);
-      this.broker.emit('consumer-added', { destination: formatDestination(d), connection: this.id });
+      this.consumerAdded(sub, consumer);
       return;
     }
     const noLocal = header(frame, 'activemq.noLocal') === 'true';
@@ -438,7 +450,8 @@ export class StompConnection implements SubscriptionOwner {
       this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       topicSub.queue.addConsumer(sub);
-      this.broker.emit('consumer-added', { destination: formatDestination(d), connection: this.id });
+      this.broker.replayAdvisories(d, topicSub);
+      this.consumerAdded(sub, consumer);
       return;
     }
     if (this.clientId === null) throw badFrame('a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT');
@@ -452,11 +465,38 @@ export class StompConnection implements SubscriptionOwner {
       this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       topicSub.queue.addConsumer(sub);
-      this.broker.emit('consumer-added', { destination: formatDestination(d), connection: this.id });
+      this.broker.replayAdvisories(d, topicSub);
+      this.consumerAdded(sub, consumer);
     }, (err) => {
       this.subscriptions.delete(id);
       throw err;
     });
+  }
+
+  /**
+   * The consumer a SUBSCRIBE makes, as advisories describe it. A bridge marks its own with
+   * `activemq.networkSubscription:true` and the brokers its demand came through (`amq-network-path`),
+   * so that other bridges can tell network demand from local demand and not echo it back.
+   */
+  private consumerInfoOf(frame: Frame, id: string, d: DestinationName): ConsumerInfo {
+    const network = header(frame, NETWORK_SUBSCRIPTION_HEADER);
+    if (network !== undefined && network !== 'true' && network !== 'false') {
+      throw badFrame(`${NETWORK_SUBSCRIPTION_HEADER} must be true or false, got "${network.slice(0, 64)}"`);
+    }
+    const path = header(frame, NETWORK_PATH_HEADER);
+    return {
+      // The CONNECTED frame's session id, then the subscription's: unique in this broker's lifetime.
+      consumerId: `ID:${this.broker.settings.brokerName}-${this.id}:${id}`,
+      destination: d,
+      network: network === 'true',
+      networkPath: path === undefined ? null : parseNetworkPath(path),
+    };
+  }
+
+  /** Counts the consumer and advises it; a full advisory subscriber slows this connection, as a producer. */
+  private consumerAdded(sub: Subscription, consumer: ConsumerInfo): void {
+    this.consumerInfos.set(sub, consumer);
+    this.applyFlowControl(this.broker.consumerAdded(this.id, consumer));
   }
 
   private prefetchOf(frame: Frame, isTopic: boolean, durable: boolean): number {
@@ -513,7 +553,7 @@ export class StompConnection implements SubscriptionOwner {
       if (durableName !== undefined && this.clientId !== null) return this.removeDurable(durableName);
       throw new BrokerError('BROKER_UNKNOWN_SUBSCRIPTION', `no subscription with id "${id}" on this connection`);
     }
-    this.dropSubscription(sub);
+    this.applyFlowControl(this.dropSubscription(sub));
     if (durableName !== undefined && this.clientId !== null) return this.removeDurable(durableName);
   }
 
@@ -521,16 +561,20 @@ export class StompConnection implements SubscriptionOwner {
     await this.broker.removeDurable(this.clientId!, name);
   }
 
-  private dropSubscription(sub: Subscription): void {
+  /** Detaches a subscription; returns the advisory subscribers' queues its ConsumerRemoved went to. */
+  private dropSubscription(sub: Subscription): Queue[] {
     this.subscriptions.delete(sub.id);
-    if (sub.queue === null) return; // a durable subscription still being created
+    if (sub.queue === null) return []; // a durable subscription still being created
     const unacked = sub.close();
     sub.queue.removeConsumer(sub, unacked);
     if (sub.topicSubscription !== null) {
       if (sub.topicSubscription.durable === null) this.broker.unsubscribeTopic(sub.destination, sub.topicSubscription);
       else this.broker.deactivateDurable(sub.topicSubscription);
     }
-    this.broker.emit('consumer-removed', { destination: formatDestination(sub.destination), connection: this.id });
+    const consumer = this.consumerInfos.get(sub);
+    if (consumer === undefined) return [];
+    this.consumerInfos.delete(sub);
+    return this.broker.consumerRemoved(this.id, consumer);
   }
 
   // ---- ACK / NACK ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import type { Broker, ReplicationDescription } from './broker.js';
 import type { DestinationName } from './destination.js';
 import { BROKER_VERSION } from './options.js';
 import type { QueueStats } from './queue.js';
+import { isWildcard, matchesWildcard } from './wildcard.js';
 
 /** The broker statistics destination's name (after /queue/ or /topic/). */
 export const STATISTICS_BROKER = 'ActiveMQ.Statistics.Broker';
@@ -57,24 +58,6 @@ export function statisticsQuery(d: DestinationName): StatisticsQuery | null {
     return { kind: 'destination', of: d.kind, pattern: d.name.slice(STATISTICS_DESTINATION_PREFIX.length) };
   }
   return null;
-}
-
-/** Whether a name uses ActiveMQ's destination wildcards. */
-export function isWildcard(pattern: string): boolean {
-  return pattern.split('.').some((part) => part === '*' || part === '>');
-}
-
-/** [ActiveMQ: Wildcards] `.` separates elements, `*` matches one element, `>` (last) one or more. */
-export function matchesWildcard(pattern: string, name: string): boolean {
-  const want = pattern.split('.');
-  const have = name.split('.');
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!;
-    if (w === '>' && i === want.length - 1) return have.length > i;
-    if (i >= have.length) return false;
-    if (w !== '*' && w !== have[i]) return false;
-  }
-  return have.length === want.length;
 }
 
 const byDestination = (a: DestinationStatistics, b: DestinationStatistics): number =>
