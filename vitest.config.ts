@@ -11,6 +11,7 @@ export default defineConfig({
       '@mini-amq/store': src('store'),
       '@mini-amq/broker': src('broker'),
       '@mini-amq/replication': src('replication'),
+      '@mini-amq/network': src('network'),
       '@mini-amq/cli': src('cli'),
     },
   },

@@ -8,7 +8,9 @@
  * the facts ride as headers and, the same, as a JSON body (see `advisoryContent`); the advised
  * destination's header is `consumerDestination`, since a MESSAGE's `destination` header already names
  * the advisory topic. A late advisory subscriber is sent one `replay: true` message per destination
- * that has consumers, with the current counts, where ActiveMQ replays one ConsumerInfo per consumer.
+ * that has consumers, with the current counts, where ActiveMQ replays one ConsumerInfo per consumer; a
+ * subscriber that sets `amq-advisory-replay:consumer` on its SUBSCRIBE (a network bridge, which must know
+ * every network consumer's path) is sent one per consumer instead, as ActiveMQ does.
  * A wildcard topic subscription is a consumer of its pattern, as in ActiveMQ: `/topic/prices.>` is
  * advised on `ActiveMQ.Advisory.Consumer.Topic.prices.>` and counted there, not under each topic it
  * matches. Temporary destinations are not advised (yet): their names are per connection and a bridge
@@ -32,6 +34,13 @@ const STATISTICS_PREFIX = 'ActiveMQ.Statistics.';
 export const NETWORK_SUBSCRIPTION_HEADER = 'activemq.networkSubscription';
 /** SUBSCRIBE header with the brokers a bridge's demand has passed through, comma-separated. */
 export const NETWORK_PATH_HEADER = 'amq-network-path';
+/**
+ * SUBSCRIBE header of an advisory subscriber choosing its replay: `destination` (the default: one message
+ * per destination, naming one consumer) or `consumer` (one message per consumer, as ActiveMQ replays).
+ */
+export const ADVISORY_REPLAY_HEADER = 'amq-advisory-replay';
+export type AdvisoryReplay = 'destination' | 'consumer';
+
 /** Brokers one network path may name; far beyond any networkTTL in use, it only bounds a bad header. */
 export const NETWORK_PATH_BROKERS_MAX = 64;
 
@@ -174,6 +183,14 @@ export class ConsumerRegistry {
       }
       if (shown === undefined) continue;
       yield { consumer: shown, counts: { consumers: entry.consumers.size, network: entry.network } };
+    }
+  }
+
+  /** Every consumer of every destination, with its destination's counts (an `amq-advisory-replay:consumer` replay). */
+  *each(): IterableIterator<{ readonly consumer: ConsumerInfo; readonly counts: ConsumerCounts }> {
+    for (const entry of this.byDestination.values()) {
+      const counts = { consumers: entry.consumers.size, network: entry.network };
+      for (const consumer of entry.consumers.values()) yield { consumer, counts };
     }
   }
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DurableSubscription, LogEntry, MessageKey, Store, StoredMessage } from '@mini-amq/store';
 import { BrokerError } from './errors.js';
-import { advisoryContent, consumerAdvisoryTopic, ConsumerRegistry, isAdvised, wantsAdvisoryReplay, type AdvisoryType, type ConsumerCounts, type ConsumerInfo } from './advisory.js';
+import { advisoryContent, consumerAdvisoryTopic, ConsumerRegistry, isAdvised, wantsAdvisoryReplay, type AdvisoryReplay, type AdvisoryType, type ConsumerCounts, type ConsumerInfo } from './advisory.js';
 import { formatDestination, type DestinationName } from './destination.js';
 import { queued, type QueuedMessage } from './message.js';
 import { ProducerWindow, PRODUCERS_TRACKED_MAX, type ProducerRef, type TrackedProducer } from './producer-window.js';
@@ -54,6 +54,8 @@ export interface BrokerDescription {
   readonly wsPort: number | null;
   /** What the embedding replication shell reports (role, log position, slaves), passed on as it is. */
   readonly replication?: ReplicationDescription;
+  /** The network bridges the embedding binary runs (one object each), passed on as they are. */
+  readonly network?: ReadonlyArray<object>;
 }
 
 /** A replication member's report for status pages; the broker only carries it. */
@@ -586,12 +588,13 @@ export class Broker extends EventEmitter {
    * consumers whose advisory topic `d` matches, put straight into its own queue. Called in the same
    * turn as the subscription is attached, so no live advisory falls between replay and subscription; the
    * subscription's hold until its RECEIPT (connection.ts) keeps them all behind that RECEIPT. At most one
-   * message per destination, so DESTINATIONS_MAX bounds a replay.
+   * message per destination, so DESTINATIONS_MAX bounds a replay. With `replay: 'consumer'` (a bridge's
+   * `amq-advisory-replay:consumer`) one message per consumer, bounded by the consumers that exist.
    */
-  replayAdvisories(d: DestinationName, sub: TopicSubscription): void {
+  replayAdvisories(d: DestinationName, sub: TopicSubscription, replay: AdvisoryReplay = 'destination'): void {
     if (!wantsAdvisoryReplay(d)) return;
     const wildcard = isWildcard(d.name);
-    for (const { consumer, counts } of this.consumers.current()) {
+    for (const { consumer, counts } of replay === 'consumer' ? this.consumers.each() : this.consumers.current()) {
       const topic = consumerAdvisoryTopic(consumer.destination);
       if (wildcard ? !matchesWildcard(d.name, topic.name) : d.name !== topic.name) continue;
       const message = this.advisoryMessage(topic, 'ConsumerAdded', consumer, counts, true);

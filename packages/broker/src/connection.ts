@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FrameDecoder, encodeFrame, header, type Frame, type StompVersion } from '@mini-amq/stomp';
 import type { HeaderList, StoredMessage } from '@mini-amq/store';
-import { NETWORK_PATH_HEADER, NETWORK_SUBSCRIPTION_HEADER, parseNetworkPath, type ConsumerInfo } from './advisory.js';
+import { ADVISORY_REPLAY_HEADER, NETWORK_PATH_HEADER, NETWORK_SUBSCRIPTION_HEADER, parseNetworkPath, type AdvisoryReplay, type ConsumerInfo } from './advisory.js';
 import type { Broker, Delivery, Outgoing } from './broker.js';
 import { BrokerError, badFrame } from './errors.js';
 import { formatDestination, parseDestination, parseDestinationList, type DestinationName } from './destination.js';
@@ -16,7 +16,7 @@ import { producerOf } from './producer-window.js';
 import type { Queue } from './queue.js';
 import { compileSelector, type Selector } from './selector.js';
 import { statisticsAnswer, statisticsQuery, type StatisticsQuery } from './statistics.js';
-import { PREFETCH_MAX, representableIn10, Subscription, type AckMode, type SubscriptionOwner, type Unacked } from './subscription.js';
+import { CONSUMER_PRIORITY_HEADER, CONSUMER_PRIORITY_MAX, CONSUMER_PRIORITY_MIN, PREFETCH_MAX, representableIn10, Subscription, type AckMode, type SubscriptionOwner, type Unacked } from './subscription.js';
 import type { Transport } from './transport.js';
 import { checkConcrete, checkWildcardPattern, isWildcard } from './wildcard.js';
 
@@ -428,6 +428,8 @@ export class StompConnection implements SubscriptionOwner {
     const durableName = header(frame, 'activemq.subscriptionName') ?? header(frame, 'durable-subscription-name');
     const isTopic = d.kind === 'topic' || d.kind === 'temp-topic';
     const prefetch = this.prefetchOf(frame, isTopic, durableName !== undefined);
+    const priority = intHeader(frame, CONSUMER_PRIORITY_HEADER, 0, CONSUMER_PRIORITY_MIN, CONSUMER_PRIORITY_MAX);
+    const replay = advisoryReplayOf(frame);
 
     if (header(frame, 'browser') === 'true') {
       if (isTopic) throw badFrame('browser:true works on queues only');
@@ -436,7 +438,7 @@ export class StompConnection implements SubscriptionOwner {
     if (!isTopic) {
       if (durableName !== undefined) throw badFrame(`activemq.subscriptionName makes a durable topic subscription; ${destinationText} is a queue`);
       const queue = this.broker.queue(d, this.id);
-      const sub = new Subscription(id, destinationText, d, ackMode, prefetch, selector, queue, null, this);
+      const sub = new Subscription(id, destinationText, d, ackMode, prefetch, selector, queue, null, this, priority);
       this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       queue.addConsumer(sub);
@@ -446,11 +448,11 @@ export class StompConnection implements SubscriptionOwner {
     const noLocal = header(frame, 'activemq.noLocal') === 'true';
     if (durableName === undefined) {
       const topicSub = this.broker.subscribeTopic(d, selector, this.id, noLocal);
-      const sub = new Subscription(id, destinationText, d, ackMode, prefetch, null, topicSub.queue, topicSub, this);
+      const sub = new Subscription(id, destinationText, d, ackMode, prefetch, null, topicSub.queue, topicSub, this, priority);
       this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       topicSub.queue.addConsumer(sub);
-      this.broker.replayAdvisories(d, topicSub);
+      this.broker.replayAdvisories(d, topicSub, replay);
       this.consumerAdded(sub, consumer);
       return;
     }
@@ -461,11 +463,11 @@ export class StompConnection implements SubscriptionOwner {
     this.subscriptions.set(id, placeholder);
     return this.broker.activateDurable(this.clientId, durableName, d, selector).then((topicSub) => {
       if (this.subscriptions.get(id) !== placeholder || this.closing) { this.broker.deactivateDurable(topicSub); return; }
-      const sub = new Subscription(id, destinationText, d, ackMode, prefetch, null, topicSub.queue, topicSub, this);
+      const sub = new Subscription(id, destinationText, d, ackMode, prefetch, null, topicSub.queue, topicSub, this, priority);
       this.holdForReceipt(frame, sub);
       this.subscriptions.set(id, sub);
       topicSub.queue.addConsumer(sub);
-      this.broker.replayAdvisories(d, topicSub);
+      this.broker.replayAdvisories(d, topicSub, replay);
       this.consumerAdded(sub, consumer);
     }, (err) => {
       this.subscriptions.delete(id);
@@ -741,6 +743,14 @@ export class StompConnection implements SubscriptionOwner {
     this.broker.dropTemporaries(this.id);
     this.onClosed(this);
   }
+}
+
+/** `amq-advisory-replay` (advisory.ts): how a new advisory subscriber is told the consumers that exist. */
+function advisoryReplayOf(frame: Frame): AdvisoryReplay {
+  const value = header(frame, ADVISORY_REPLAY_HEADER);
+  if (value === undefined || value === 'destination') return 'destination';
+  if (value === 'consumer') return 'consumer';
+  throw badFrame(`${ADVISORY_REPLAY_HEADER} must be destination or consumer, got "${value.slice(0, 64)}"`);
 }
 
 function required(frame: Frame, name: string): string {

@@ -3,11 +3,13 @@ export { BROKER_DEFAULTS, BROKER_VERSION, type BrokerOptions, type UserCredentia
 export { Broker, type BrokerDescription, type ConsumerEvent, type ReplicationDescription, type Outgoing, type Delivery } from './broker.js';
 export {
   ADVISORY_PREFIX,
+  ADVISORY_REPLAY_HEADER,
   CONSUMER_ADVISORY_PREFIX,
   NETWORK_PATH_HEADER,
   NETWORK_PATH_BROKERS_MAX,
   NETWORK_SUBSCRIPTION_HEADER,
   consumerAdvisoryTopic,
+  type AdvisoryReplay,
   type AdvisoryType,
   type ConsumerCounts,
   type ConsumerInfo,
@@ -22,6 +24,7 @@ export {
   type StatisticsQuery,
 } from './statistics.js';
 export { isWildcard, matchesWildcard, WILDCARD_SUBSCRIPTIONS_MAX } from './wildcard.js';
+export { CONSUMER_PRIORITY_HEADER, CONSUMER_PRIORITY_MAX, CONSUMER_PRIORITY_MIN, PREFETCH_MAX } from './subscription.js';
 export { BrokerError, type BrokerErrorCode } from './errors.js';
 export { StompServer } from './server.js';
 export { StompConnection } from './connection.js';

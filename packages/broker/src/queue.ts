@@ -25,6 +25,8 @@ export const MEMORY_RESUME_FRACTION = 0.7;
 
 export interface QueueConsumer {
   readonly selector: Selector | null;
+  /** [ActiveMQ: Consumer Priority] higher is served first; absent = 0. */
+  readonly priority?: number;
   /** Whether it can take one more message now (prefetch credit left and its socket keeping up). */
   ready(): boolean;
   deliver(queue: Queue, m: QueuedMessage): void;
@@ -131,7 +133,11 @@ export class Queue {
   }
 
   addConsumer(c: QueueConsumer): void {
-    this.consumers.push(c);
+    // Kept highest priority first, in arrival order within a priority (see dispatch).
+    const p = c.priority ?? 0;
+    let at = this.consumers.length;
+    while (at > 0 && (this.consumers[at - 1]!.priority ?? 0) < p) at--;
+    this.consumers.splice(at, 0, c);
     this.schedulePageIn();
     this.scheduleDispatch();
   }
@@ -190,30 +196,48 @@ export class Queue {
     });
   }
 
+  /**
+   * [ActiveMQ: Consumer Priority] consumers are held highest priority first; each run of one priority is
+   * served round robin, and a lower run gets only what every higher one could not take (full, or its
+   * selector refused). With one priority (the usual case) this is plain round robin.
+   */
   private dispatch(): void {
-    const n = this.consumers.length;
-    if (n > 0) {
+    if (this.consumers.length > 0) {
       const now = Date.now();
-      let idle = 0;
-      while (this.pending.size > 0 && idle < this.consumers.length && !this.closedFlag) {
-        const c = this.consumers[this.nextConsumer++ % this.consumers.length]!;
-        if (!c.ready()) { idle++; continue; }
-        const m = c.selector === null
-          ? this.pending.shift()
-          : this.pending.takeFirst((x) => this.host.selectorMatches(c.selector!, x), SELECTOR_SCAN_MESSAGES_MAX);
-        if (m === undefined) { idle++; continue; }
-        if (m.key !== null) this.pendingStoredBytes -= m.size;
-        this.inflight.add(m);
-        if (m.message.expires !== 0 && m.message.expires <= now) {
-          this.host.expired(this, m);
-          continue;
-        }
-        idle = 0;
-        c.deliver(this, m);
+      let start = 0;
+      while (start < this.consumers.length && this.pending.size > 0 && !this.closedFlag) {
+        const priority = this.consumers[start]!.priority ?? 0;
+        let end = start + 1;
+        while (end < this.consumers.length && (this.consumers[end]!.priority ?? 0) === priority) end++;
+        this.dispatchTo(start, end, now);
+        start = end;
       }
       if (this.nextConsumer > 1e9) this.nextConsumer = 0;
     }
     if (this.pagedOut > 0 && this.pending.size < PAGE_IN_LOW_WATER_MESSAGES) this.schedulePageIn();
+  }
+
+  /** Round robin over consumers[start, end) until each is full or finds nothing it takes. */
+  private dispatchTo(start: number, end: number, now: number): void {
+    const size = end - start;
+    let idle = 0;
+    while (this.pending.size > 0 && idle < size && !this.closedFlag) {
+      const c = this.consumers[start + (this.nextConsumer++ % size)];
+      if (c === undefined) return; // a consumer left while we delivered
+      if (!c.ready()) { idle++; continue; }
+      const m = c.selector === null
+        ? this.pending.shift()
+        : this.pending.takeFirst((x) => this.host.selectorMatches(c.selector!, x), SELECTOR_SCAN_MESSAGES_MAX);
+      if (m === undefined) { idle++; continue; }
+      if (m.key !== null) this.pendingStoredBytes -= m.size;
+      this.inflight.add(m);
+      if (m.message.expires !== 0 && m.message.expires <= now) {
+        this.host.expired(this, m);
+        continue;
+      }
+      idle = 0;
+      c.deliver(this, m);
+    }
   }
 
   private schedulePageIn(): void {

@@ -48,6 +48,8 @@ export interface BrokerStatistics {
   readonly duplicatesDropped: number;
   /** A replication group member's position and slaves; absent on a standalone broker. */
   readonly replication?: ReplicationDescription;
+  /** The broker's network bridges (remote, state, forwarded counts); absent when it runs none. */
+  readonly network?: ReadonlyArray<object>;
 }
 
 /** The query a destination stands for, or null when it is an ordinary one. */
@@ -77,6 +79,7 @@ export function brokerStatistics(broker: Broker, now: number): BrokerStatistics 
     wsPort: d.wsPort,
     destinations: broker.stats().sort(byDestination),
     ...(d.replication === undefined ? {} : { replication: d.replication }),
+    ...(d.network === undefined ? {} : { network: d.network }),
     duplicatesDropped: broker.duplicatesDropped,
   };
 }

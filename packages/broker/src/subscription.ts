@@ -14,6 +14,16 @@ export type AckMode = 'auto' | 'client' | 'client-individual';
 /** ActiveMQ's MAX_PREFETCH_SIZE (Short.MAX_VALUE - 1): the largest prefetch a consumer may ask for. */
 export const PREFETCH_MAX = 32766;
 
+/**
+ * [ActiveMQ: Consumer Priority] SUBSCRIBE header: a queue dispatches to its highest-priority consumers
+ * that have room first, and to lower ones only while those are full (or their selectors refuse). Clients
+ * use 0 (the default) to 127, ActiveMQ's documented range; the header takes any Java byte (ConsumerInfo's
+ * type), so a network bridge with decreaseNetworkConsumerPriority subscribes below every local consumer.
+ */
+export const CONSUMER_PRIORITY_HEADER = 'activemq.priority';
+export const CONSUMER_PRIORITY_MIN = -128;
+export const CONSUMER_PRIORITY_MAX = 127;
+
 /** What a subscription needs from its connection. */
 export interface SubscriptionOwner {
   readonly version: StompVersion;
@@ -49,6 +59,8 @@ export class Subscription implements QueueConsumer {
     /** Set for topic subscriptions (durable or not). */
     readonly topicSubscription: TopicSubscription | null,
     private readonly owner: SubscriptionOwner,
+    /** See CONSUMER_PRIORITY_HEADER; higher is served first. */
+    readonly priority = 0,
   ) {}
 
   get closed(): boolean { return this.closedFlag; }

@@ -12,6 +12,8 @@ import path from 'node:path';
 import type { BrokerOptions } from '@mini-amq/broker';
 import { DEFAULT_PORTS, parseConnectorUri, type ConnectorSpec, type ListenerProtocol } from './connector.js';
 import { CliError } from './errors.js';
+import { networkFromFlags, readNetworkConnectors } from './network-config.js';
+import type { NetworkConnectorConfig } from '@mini-amq/network';
 import {
   MiB, PORT_MAX, at, boolean, describeValue, durationMs, invalid, nonEmptyString, nonNegativeInteger, positiveInteger,
   size, type LogLevel, type Setting,
@@ -33,6 +35,8 @@ export interface CliConfig {
   readonly pretty: boolean;
   /** How this broker replicates its store, or null for a standalone broker. */
   readonly replication: ReplicationConfig | null;
+  /** Network connectors (ActiveMQ `<networkConnectors>`): the file's, then the `--network` flags'. */
+  readonly network: readonly NetworkConnectorConfig[];
   /** replication?.group, kept for the log lines and status that name the group (null when standalone). */
   readonly group: string | null;
   /** Absolute path of the config file read, or null when running on flags and defaults only. */
@@ -89,6 +93,10 @@ export interface ConfigOverrides {
   readonly weight?: number;
   readonly securityToken?: string;
   readonly sync?: string;
+  /** `--network` URIs, added to the file's connectors. */
+  readonly network?: readonly string[];
+  /** `--duplex`: every `--network` connector is duplex (a URI's own `duplex=` option still wins). */
+  readonly duplex?: boolean;
   readonly logLevel?: LogLevel;
   readonly pretty?: boolean;
 }
@@ -179,6 +187,7 @@ type FileReplication = Partial<Mutable<ReplicationConfig>>;
 interface FileConfig {
   readonly broker: FileSettings;
   readonly replication: FileReplication | null;
+  readonly network: readonly NetworkConnectorConfig[];
 }
 
 function configError(message: string): never {
@@ -211,16 +220,9 @@ function readFileSettings(raw: unknown, baseDir: string): FileConfig {
   if (root.persistenceAdapter !== undefined) Object.assign(out, readPersistence(root.persistenceAdapter, baseDir));
   if (root.plugins !== undefined) Object.assign(out, readPlugins(root.plugins));
   if (root.destinationPolicy !== undefined) Object.assign(out, readDestinationPolicy(root.destinationPolicy));
-  rejectReserved(root.networkConnectors, 'networkConnectors', 5);
   // null is README's way of writing "standalone" in a full example file.
   const replication = root.replicatedLevelDB === undefined || root.replicatedLevelDB === null ? null : readReplication(root.replicatedLevelDB);
-  return { broker: out, replication };
-}
-
-/** Keys kept for features still to come: an empty value is accepted so one file can be written ahead. */
-function rejectReserved(value: unknown, name: string, issue: number): void {
-  const empty = value === undefined || value === null || (Array.isArray(value) && value.length === 0);
-  if (!empty) configError(`${name} is not supported yet (issue ${issue}) (at $.${name})`);
+  return { broker: out, replication, network: readNetworkConnectors(root.networkConnectors) };
 }
 
 interface FoundConnector { readonly spec: ConnectorSpec; readonly where: string }
@@ -440,9 +442,9 @@ function defined<T extends object>(value: T): Partial<T> {
  */
 export function resolveConfig(raw: unknown, overrides: ConfigOverrides = {}, options: { baseDir?: string; cwd?: string; configFile?: string | null } = {}): CliConfig {
   const cwd = options.cwd ?? process.cwd();
-  const file: FileConfig = raw === undefined ? { broker: {}, replication: null } : readFileSettings(raw, options.baseDir ?? cwd);
+  const file: FileConfig = raw === undefined ? { broker: {}, replication: null, network: [] } : readFileSettings(raw, options.baseDir ?? cwd);
   const {
-    logLevel, pretty, dataDir,
+    logLevel, pretty, dataDir, network: networkFlags, duplex,
     group, replicas: replicasFlag, zkAddress: zkAddressFlag, zkPath: zkPathFlag, zkSessionTimeoutMs, bind, hostname: hostnameFlag,
     weight, securityToken, sync,
     ...brokerFlags
@@ -463,6 +465,7 @@ export function resolveConfig(raw: unknown, overrides: ConfigOverrides = {}, opt
     logLevel: logLevel ?? CLI_DEFAULTS.logLevel,
     pretty: pretty ?? false,
     replication,
+    network: Object.freeze([...file.network, ...networkFromFlags(networkFlags ?? [], duplex ?? false)]),
     group: replication?.group ?? CLI_DEFAULTS.group,
     configFile: options.configFile ?? null,
   });

@@ -12,6 +12,8 @@ export interface FlagSpec {
   readonly name: string;
   readonly short?: string;
   readonly type: 'string' | 'boolean';
+  /** The flag may be given more than once; its value is then the list of every occurrence. */
+  readonly multiple?: boolean;
   /** Placeholder for the value in --help, e.g. `N`. */
   readonly value?: string;
   readonly help: string;
@@ -20,7 +22,7 @@ export interface FlagSpec {
 }
 
 /** The flag values parseArgs found, by long name; absent flags are undefined. */
-export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
+export type FlagValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
 /** The `-h, --help` row every command has. */
 export const HELP_FLAG: FlagSpec = Object.freeze({ name: 'help', short: 'h', type: 'boolean', help: 'show this help' });
@@ -45,7 +47,9 @@ function explainParseError(error: unknown, command: string, flags: readonly Flag
 
 /** Parses `argv` (the words after the command) strictly against `flags`. */
 export function readFlags(command: string, flags: readonly FlagSpec[], argv: readonly string[]): FlagValues {
-  const options = Object.fromEntries(flags.map((f) => [f.name, f.short ? { type: f.type, short: f.short } : { type: f.type }]));
+  const options = Object.fromEntries(flags.map((f) => [f.name, {
+    type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple === true ? { multiple: true } : {}),
+  }]));
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as FlagValues;
   } catch (error) {

@@ -6,7 +6,7 @@ import {
   CLI_DEFAULTS, REPLICATION_DEFAULTS, SYNC_MODES, anyString, bindUri, groupName, hostname, replicas, syncModes, zkAddress, zkPath,
   type ConfigOverrides,
 } from './config.js';
-import { given, helpText, readFlags, usage, type FlagSpec } from './flag-table.js';
+import { checked, given, helpText, readFlags, usage, type FlagSpec } from './flag-table.js';
 import {
   FRAME_BYTES_LIMIT, LOG_LEVELS, durationMs, logLevel, nonEmptyString, nonNegativeInteger, port, positiveInteger, size, type Setting,
 } from './values.js';
@@ -35,6 +35,9 @@ export const START_FLAGS: readonly FlagSpec[] = Object.freeze([
   { name: 'weight', type: 'string', value: 'N', help: 'election preference among up-to-date members (weight)', default: String(REPLICATION_DEFAULTS.weight) },
   { name: 'security-token', type: 'string', value: 'TOKEN', help: 'shared by the members of a group (securityToken)', default: 'none' },
   { name: 'sync', type: 'string', value: 'MODES', help: 'when a write is done, see below (sync)', default: REPLICATION_DEFAULTS.sync },
+  // Network of brokers (ActiveMQ networkConnector names in the URI's options).
+  { name: 'network', type: 'string', multiple: true, value: 'URI', help: 'a network connector, static:(tcp://host:port,…) or masterslave:(…), options as ?duplex=true&networkTTL=2; repeatable', default: 'none' },
+  { name: 'duplex', type: 'boolean', help: 'every --network connector also forwards back (duplex=true)' },
   { name: 'help', short: 'h', type: 'boolean', help: 'show this help' },
   { name: 'version', type: 'boolean', help: 'print the version' },
 ]);
@@ -52,6 +55,7 @@ export function parseStartArgs(argv: readonly string[], pretty = false): StartAr
   const command = 'mini-amq start';
   const values = readFlags(command, START_FLAGS, argv);
   if (values['no-ws'] === true && values['ws-port'] !== undefined) usage('--no-ws and --ws-port contradict each other: pass one', command);
+  if (values.duplex === true && !Array.isArray(values.network)) usage('--duplex applies to --network connectors: give at least one --network', command);
   const flag = <T>(name: string, read: (value: string, setting: Setting) => T): T | undefined => given(command, values, name, read);
   const overrides: ConfigOverrides = {
     stompPort: flag('port', port),
@@ -69,6 +73,8 @@ export function parseStartArgs(argv: readonly string[], pretty = false): StartAr
     weight: flag('weight', nonNegativeInteger),
     securityToken: flag('security-token', anyString),
     sync: flag('sync', syncModes),
+    network: Array.isArray(values.network) ? values.network.map((uri) => checked(command, () => nonEmptyString(uri, { name: '--network' }))) : undefined,
+    duplex: values.duplex === true ? true : undefined,
     maximumConnections: flag('max-connections', positiveInteger),
     maxFrameSize: flag('max-frame-size', (v, s) => size(v, s, FRAME_BYTES_LIMIT)),
     logLevel: flag('log-level', logLevel),

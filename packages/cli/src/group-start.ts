@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { startBroker, type ReplicationDescription, type RunningBroker } from '@mini-amq/broker';
 import { GroupMember } from '@mini-amq/replication';
 import type { CliConfig, ReplicationConfig } from './config.js';
+import { startNetwork, type RunningNetwork } from './network-start.js';
 
 /** A running group member and the broker it runs while master. */
 export interface RunningMember {
@@ -35,6 +36,7 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
     logger,
   });
   let running: RunningBroker | null = null;
+  let network: RunningNetwork | null = null;
   let closing = false;
   // Starts and stops happen one at a time, in the order the member asked for them.
   let transitions: Promise<void> = Promise.resolve();
@@ -49,11 +51,14 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
     if (closing) return;
     // Store, then dispatch: see BrokerOptions.concurrentStoreAndDispatchQueues.
     const broker = await startBroker({ ...config.broker, group: replication.group, logger, store, concurrentStoreAndDispatchQueues: false });
+    const bridges = startNetwork(config, broker, logger);
     broker.broker.describe = () => ({
       role: 'master', group: replication.group, connections: broker.server.connectionCount,
       stompPort: broker.server.stompPort, wsPort: broker.server.wsPort, replication: replicationStatus(member),
+      network: bridges.status(),
     });
     running = broker;
+    network = bridges;
     logger.info({
       stompPort: broker.stompPort, wsPort: broker.wsPort, host: config.broker.host, dataDir: config.broker.dataDir, epoch,
       configFile: config.configFile,
@@ -61,10 +66,15 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
   }));
   member.on('demoted', (reason) => then(async () => {
     const broker = running;
+    const bridges = network;
     running = null;
+    network = null;
     if (broker === null) return;
     logger.warn({ reason }, `closing client connections: ${reason}`);
+    // The broker first: it must stop acknowledging at once; its bridges' unacked messages are in the
+    // replicated store anyway.
     await broker.close();
+    await bridges?.close();
   }));
 
   return {
@@ -73,7 +83,10 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
       closing = true;
       then(async () => {
         const broker = running;
+        const bridges = network;
         running = null;
+        network = null;
+        await bridges?.close();
         if (broker !== null) await broker.close();
       });
       await transitions;

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { startBroker, type RunningBroker } from '@mini-amq/broker';
 import type { CliConfig } from './config.js';
 import { startMember } from './group-start.js';
+import { startNetwork } from './network-start.js';
 import { EXIT_FAILURE, EXIT_OK } from './errors.js';
 import { explainStartFailure } from './failures.js';
 import { createLogger } from './logger.js';
@@ -65,8 +66,12 @@ export async function runStart(config: CliConfig, io: StartIo = processIo): Prom
     dataDir: config.broker.dataDir,
     configFile: config.configFile,
   }, `listening: STOMP on ${listening(config.broker.host, standalone.stompPort)}, WebSocket on ${listening(config.broker.host, standalone.wsPort)}, data in ${config.broker.dataDir}`);
+  const network = startNetwork(config, standalone, logger);
+  const describe = standalone.broker.describe;
+  standalone.broker.describe = () => ({ ...describe(), network: network.status() });
   const signal = await stopSignal.received;
-  return stop(broker, signal, logger, io);
+  // Bridges first: their unacknowledged messages go back to the local queues while the broker still runs.
+  return stop({ close: async () => { await network.close(); await standalone.close(); } }, signal, logger, io);
 }
 
 function listening(host: string, port: number | null): string {

@@ -88,6 +88,7 @@ export function statusTable(s: BrokerStatistics & { readonly duplicatesDropped?:
     ...(isCount(s.duplicatesDropped) ? [['Duplicates dropped', String(s.duplicatesDropped)]] : []),
   ]);
   const replication = replicationLines((s as { replication?: unknown }).replication);
+  const network = networkLines((s as { network?: unknown }).network);
   const rows = s.destinations
     .filter((d) => !STATUS_REPLY_QUEUE.test(d.destination))
     .sort((a, b) => a.destination.localeCompare(b.destination))
@@ -95,7 +96,7 @@ export function statusTable(s: BrokerStatistics & { readonly duplicatesDropped?:
   const destinations = rows.length === 0
     ? ['(no destinations yet)']
     : table(['Name', 'Queue Size', 'In Flight #', 'Consumer #', 'Enqueue #', 'Dequeue #', 'Memory'], rows, ['Memory']);
-  return [...block, '', ...replication, ...destinations, ''].join('\n');
+  return [...block, '', ...replication, ...network, ...destinations, ''].join('\n');
 }
 
 /**
@@ -116,4 +117,15 @@ function replicationLines(value: unknown): string[] {
   const rows = slaves.map((p) => [String(p.node), String(p.state), String(p.match), String(p.durable)]);
   const slaveTable = rows.length === 0 ? ['(no slave connected)'] : table(['Slave', 'State', 'Holds through', 'Fsynced through'], rows);
   return [...head, '', ...slaveTable, ''];
+}
+
+/** The broker's network bridges (packages/cli/src/network-start.ts puts them in the answer), one row each. */
+function networkLines(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) return [];
+  const rows = (value as Array<Record<string, unknown>>).map((b) => [
+    String(b.connector ?? '?'), String(b.remote ?? '?'), `${String(b.state ?? '?')}${b.duplex === true ? ' (duplex)' : ''}`,
+    String(b.remoteBroker ?? '-'), String(b.forwarded ?? 0), String(b.received ?? 0),
+    Array.isArray(b.demand) ? (b.demand.length === 0 ? '-' : b.demand.join(' ')) : '-',
+  ]);
+  return [...table(['Bridge', 'Remote', 'State', 'Remote broker', 'Forwarded', 'Received', 'Demand'], rows), ''];
 }

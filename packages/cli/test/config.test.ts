@@ -287,12 +287,36 @@ describe('transportConnectors as a whole', () => {
   });
 });
 
-describe('reserved keys for later issues', () => {
+describe('network connectors: networkConnectors and --network', () => {
+  it('reads the file\'s connectors with ActiveMQ\'s names, and adds the --network flags after them', () => {
+    const config = resolve({
+      networkConnectors: [{
+        uri: 'static:(tcp://127.0.0.1:61623,tcp://127.0.0.1:61633)?networkTTL=2', name: 'to-b', duplex: true,
+        excludedDestinations: ['/queue/secret.>'], staticallyIncludedDestinations: ['/queue/always'],
+      }],
+    }, { network: ['masterslave:(tcp://127.0.0.1:61643,tcp://127.0.0.1:61653)'], duplex: true });
+    expect(config.network).toHaveLength(2);
+    expect(config.network[0]).toMatchObject({
+      name: 'to-b', kind: 'static', remotes: ['tcp://127.0.0.1:61623', 'tcp://127.0.0.1:61633'], duplex: true, networkTTL: 2,
+      excludedDestinations: ['/queue/secret.>'], staticallyIncludedDestinations: ['/queue/always'], conduitSubscriptions: true,
+    });
+    expect(config.network[1]).toMatchObject({ kind: 'masterslave', duplex: true, networkTTL: 1 });
+  });
+
+  it('none by default, and null or [] in a file mean none', () => {
+    expect(resolve({}).network).toEqual([]);
+    expect(resolve({ networkConnectors: null }).network).toEqual([]);
+    expect(resolve({ networkConnectors: [] }).network).toEqual([]);
+  });
+
   it.each([
-    [{ networkConnectors: [{ uri: 'static:(tcp://a:61613)' }] }, 'networkConnectors is not supported yet (issue 5) (at $.networkConnectors)'],
-    [{ networkConnectors: {} }, 'networkConnectors is not supported yet (issue 5) (at $.networkConnectors)'],
-  ])('%j', (raw, message) => {
-    expect(errorOf(raw)).toBe(message);
+    [{ networkConnectors: {} }, /networkConnectors must be an array/],
+    [{ networkConnectors: [{ uri: 'static:(tcp://a:61613)', ttl: 2 }] }, /unknown key "ttl" at \$\.networkConnectors\[0\] \(known: uri, name, duplex, networkTTL/],
+    [{ networkConnectors: [{ uri: 'tcp://a:61613' }] }, /\(at \$\.networkConnectors\[0\]\.uri\)$/],
+    [{ networkConnectors: [{ uri: 'static:(tcp://a:61613)', networkTTL: 0 }] }, /networkTTL/],
+    [{ networkConnectors: [{ uri: 'static:(tcp://a:61613)', duplex: 'yes' }] }, /duplex/],
+  ])('%j is refused with its path', (raw, message) => {
+    expect(errorOf(raw)).toMatch(message);
   });
 });
 

@@ -143,3 +143,24 @@ describe('documentation', () => {
     }
   });
 });
+
+describe('network flags', () => {
+  it('--network may be repeated, and --duplex applies to all of them', () => {
+    const args = parseStartArgs(['--network', 'static:(tcp://127.0.0.1:61623)', '--network', 'masterslave:(tcp://127.0.0.1:61633,tcp://127.0.0.1:61643)', '--duplex']);
+    expect(args.overrides.network).toEqual(['static:(tcp://127.0.0.1:61623)', 'masterslave:(tcp://127.0.0.1:61633,tcp://127.0.0.1:61643)']);
+    expect(args.overrides.duplex).toBe(true);
+    const config = resolveConfig(undefined, args.overrides);
+    expect(config.network.map((c) => [c.kind, c.duplex])).toEqual([['static', true], ['masterslave', true]]);
+  });
+
+  it('--duplex without --network is a usage error', () => {
+    let error: unknown;
+    try {
+      parseStartArgs(['--duplex']);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toBe('--duplex applies to --network connectors: give at least one --network; see mini-amq start --help');
+  });
+});

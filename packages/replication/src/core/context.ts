@@ -105,6 +105,10 @@ export class NodeContext {
     this.log.reset();
     this.commit = 0;
     this.out.persist({ kind: 'reset' }, sync);
+    // An emptied node no longer holds what it may have acknowledged: like one that lost writes, it takes no
+    // part in elections until it has caught up with a master. Otherwise two emptied members could elect
+    // one of themselves and lose the whole log.
+    this.setHard({ recovering: true });
   }
 
   /** Folds committed entries beyond the retained tail into the base (ActiveMQ keeps a bounded log too). */

@@ -279,7 +279,9 @@ export class ReplicaNode {
     // The promise (see the class comment) is fsynced before the report is published: persist precedes
     // coordinator requests in a Ready.
     ctx.setHard({ promised: Math.max(hard.promised, E) });
-    this.member.publish(ctx.last, E, masterId === config.id);
+    // Yielding rests on every completed write being on a quorum, which only the remote/quorum modes promise:
+    // a local_* master may hold completed writes no one else has, so it must compete on its position.
+    this.member.publish(ctx.last, E, masterId === config.id && config.sync.remote);
     if (decision.kind === 'master-live') {
       // The view still shows a master we cannot follow (ourselves, or an epoch we reported for).
       this.detail = `reported ${formatPosition(ctx.last)} for epoch ${E}; waiting for ZooKeeper to show ${decision.masterId}'s epoch over`;
