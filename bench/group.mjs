@@ -42,13 +42,14 @@
 // group-loss-latest.md), so that it never replaces the full report. Default run: ~2.5 minutes on 2 CPUs
 // (the loss part ~1.5).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Proc, codeVersion, headerHelp, isStopping, markStopping, stopAll, waitFor } from './lib/procs.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -64,6 +65,8 @@ const LOSS_KILL_DELAY_MS = [300, 1000]; // a master is killed this long after it
 const LOSS_DRAIN_MS = 10_000; // how long the stopped producer waits for its in-flight receipts
 const LOSS_SILENCE_MS = 2000; // the consumer stops after this long without a message
 const now = () => performance.now();
+/** A child started from the repository's root (see lib/procs.mjs). */
+const newProc = (label, argv, logFile) => new Proc(label, argv, logFile, { cwd: REPO });
 const log = (s) => process.stderr.write(s + '\n');
 
 // ------------------------------------------------------------------------------------------------------
@@ -110,99 +113,6 @@ function parseArgs(argv) {
   return o;
 }
 
-// ------------------------------------------------------------------------------------------------------
-// processes: every child is registered, its stdout kept line by line (JSON parsed) and in a log file
-
-const PROCS = new Set();
-
-class Proc {
-  constructor(label, argv, logFile, { cwd = REPO } = {}) {
-    if (STOPPING) throw new Error(`not starting ${label}: the benchmark is stopping`);
-    this.label = label;
-    this.lines = [];
-    this.logFile = logFile;
-    this.out = fs.openSync(logFile, 'a');
-    this.child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.pid = this.child.pid;
-    this.exitInfo = null;
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
-      this.exitInfo = { code, signal };
-      resolve(this.exitInfo);
-    }));
-    this.child.once('error', (e) => { this.exitInfo = { code: null, signal: null, error: e.message }; });
-    let partial = '';
-    this.child.stdout.on('data', (chunk) => {
-      const at = now();
-      const wall = Date.now();
-      fs.writeSync(this.out, chunk);
-      const text = partial + chunk.toString('utf8');
-      const parts = text.split('\n');
-      partial = parts.pop();
-      for (const raw of parts) {
-        if (!raw) continue;
-        let j = null;
-        try { j = JSON.parse(raw); } catch { /* not JSON */ }
-        this.lines.push({ at, wall, j, raw });
-      }
-    });
-    this.child.stderr.on('data', (chunk) => fs.writeSync(this.out, chunk));
-    this.child.once('close', () => { try { fs.closeSync(this.out); } catch { /* closed */ } });
-    PROCS.add(this);
-  }
-
-  get alive() { return this.exitInfo === null; }
-
-  kill(signal) {
-    if (!this.alive) return;
-    try { process.kill(this.pid, signal); } catch (e) { if (e.code !== 'ESRCH') throw e; }
-  }
-
-  async stop(graceMs = 5000) {
-    if (this.alive) {
-      this.kill('SIGTERM');
-      this.kill('SIGCONT'); // in case it was stopped (the loss part's --loss-stall)
-      const done = await Promise.race([this.exited.then(() => true), sleep(graceMs, false, { ref: false })]);
-      if (!done) {
-        this.kill('SIGKILL');
-        await Promise.race([this.exited, sleep(5000, undefined, { ref: false })]);
-      }
-    }
-    PROCS.delete(this);
-  }
-
-  async sigkill() {
-    this.kill('SIGKILL');
-    await Promise.race([this.exited, sleep(5000, undefined, { ref: false })]);
-    PROCS.delete(this);
-  }
-
-  tail(n = 12) {
-    try { return fs.readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
-  }
-}
-
-/** Set on Ctrl-C / SIGTERM: no new process is started from then on (a part still running would). */
-let STOPPING = false;
-
-async function stopAll() {
-  // Until none is left: a part still running may have registered one while we waited.
-  while (PROCS.size) await Promise.all([...PROCS].map((p) => p.stop(3000).catch(() => { PROCS.delete(p); })));
-}
-
-// Last resort if we exit with children still registered (they would outlive us): SIGKILL by PID.
-process.on('exit', () => {
-  for (const p of PROCS) if (p.alive) try { process.kill(p.pid, 'SIGCONT'); process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
-});
-
-async function waitFor(cond, timeoutMs, what, pollMs = 10) {
-  const until = now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(pollMs);
-  }
-}
 
 /** /proc figures of one process: resident MiB and CPU seconds so far. */
 function procSample(pid) {
@@ -256,7 +166,7 @@ function findLine(proc, pred, fromAt = -Infinity) {
 async function startStandalone() {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(ROOT, 'standalone-'));
-  const p = new Proc('standalone', [BIN, 'start', '--name', 'standalone', '--port', String(port), '--no-ws', '--data', path.join(dir, 'data')], path.join(dir, 'mini-amq.log'));
+  const p = newProc('standalone', [BIN, 'start', '--name', 'standalone', '--port', String(port), '--no-ws', '--data', path.join(dir, 'data')], path.join(dir, 'mini-amq.log'));
   try {
     await waitFor(() => servingPort(p) === port || !p.alive, 30_000, 'the standalone broker to listen');
     if (!p.alive) throw new Error('exited');
@@ -299,7 +209,7 @@ class Group {
   /** Starts member m as `mini-amq start` (again, after a kill: same name, port and data directory). */
   launch(m) {
     m.starts++;
-    m.proc = new Proc(m.name, [BIN, ...this.args(m)], path.join(this.dir, `${m.name}.${m.starts}.log`));
+    m.proc = newProc(m.name, [BIN, ...this.args(m)], path.join(this.dir, `${m.name}.${m.starts}.log`));
     (m.procs ??= []).push(m.proc); // every run of it, for its log lines
     return m.proc;
   }
@@ -1097,7 +1007,7 @@ async function main() {
     return;
   }
   if (opts.help) {
-    process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+    process.stdout.write(headerHelp(import.meta.url));
     return;
   }
   if (!fs.existsSync(path.join(REPO, 'packages/cli/dist/main.js')) || !fs.existsSync(path.join(REPO, 'packages/replication/dist/index.js'))) {
@@ -1106,12 +1016,7 @@ async function main() {
     return;
   }
   const command = `node bench/group.mjs${argv.length ? ' ' + argv.join(' ') : ''}`;
-  let code = 'unknown';
-  try {
-    const git = (...a) => execFileSync('git', a, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = git('status', '--porcelain', '--', 'packages').split('\n').filter(Boolean).length;
-    code = `${git('rev-parse', '--short', 'HEAD')}${dirty ? ` + ${dirty} uncommitted change(s) under packages/` : ''}`;
-  } catch { /* not a git checkout */ }
+  const code = codeVersion(REPO);
   const t0 = now();
   const cpus = os.cpus();
   let interrupted = false;
@@ -1119,7 +1024,7 @@ async function main() {
     if (interrupted) return;
     interrupted = true;
     log(`group bench: ${sig}: stopping everything`);
-    STOPPING = true;
+    markStopping();
     void stopAll().then(async () => {
       const zk = ZK ?? (await ZK_STARTING?.catch(() => null));
       await zk?.stop();
@@ -1144,7 +1049,7 @@ async function main() {
     freePort = zkHelper.freePort;
     if (opts.only.length) {
       zkHelper.ensureZookeeperInstalled(log);
-      if (STOPPING) throw new Error('interrupted');
+      if (isStopping()) throw new Error('interrupted');
       ZK_STARTING = zkHelper.startZooKeeper();
       ZK = await ZK_STARTING;
       res.zk = ZK.connect;
@@ -1172,7 +1077,7 @@ async function main() {
       fs.rmSync(ROOT, { recursive: true, force: true });
     }
   }
-  if (STOPPING) return; // interrupted: the signal handler exits; a partial report would replace the last good one
+  if (isStopping()) return; // interrupted: the signal handler exits; a partial report would replace the last good one
   res.totalS = Math.round((now() - t0) / 1000);
   res.loadAfter = os.loadavg()[0].toFixed(2);
   const md = markdown(res, opts, command);
