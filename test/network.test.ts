@@ -86,6 +86,39 @@ describe('networks of brokers', () => {
     expect(await pending(portA!, 'exp2')).toBe(3);
   }, 60_000);
 
+  it('a bridge\'s broker killed mid-flight, three times: every message reaches the remote consumer exactly once', async () => {
+    const [portA, portB] = await freePorts(2);
+    const dirA = dataDir('ka');
+    await spawnBroker(['--name', 'KB', '--port', String(portB), '--data', dataDir('kb')]);
+    const startA = (): Promise<BrokerProcess> => spawnBroker(['--name', 'KA', '--port', String(portA), '--data', dirA, '--network', `static:(tcp://127.0.0.1:${portB})`]);
+    let a = await startA();
+    const onB = await consume(`tcp://127.0.0.1:${portB}`, '/queue/midflight');
+    const total = 3_000;
+    const producer = await FailoverClient.connect(`failover:(tcp://127.0.0.1:${portA})?initialReconnectDelay=20&maxReconnectDelay=200`);
+    producer.on('error', () => {});
+    const sending = (async () => {
+      const inFlight = new Set<Promise<void>>();
+      for (let i = 0; i < total; i++) {
+        const p = producer.sendWithReceipt('/queue/midflight', `m${i}`, { persistent: 'true' }).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (inFlight.size >= 50) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    })();
+    for (let kill = 0; kill < 3; kill++) {
+      await sleep(300 + Math.random() * 500);
+      await a.kill('SIGKILL');
+      a = await startA();
+    }
+    await sending;
+    producer.close();
+    await waitUntil(() => new Set(onB.bodies).size >= total, `all ${total} on B (have ${new Set(onB.bodies).size})`, 60_000);
+    await sleep(1_000);
+    expect(new Set(onB.bodies).size).toBe(total);
+    expect(onB.bodies).toHaveLength(total);
+    onB.close();
+  }, 120_000);
+
   it('experiment 5, hub and spoke: producers fail over between A and B, consumers on C, D and E share 10,000 messages, once each', async () => {
     const ports = await freePorts(5);
     const [pA, pB, pC, pD, pE] = ports as [number, number, number, number, number];

@@ -132,6 +132,8 @@ export class Broker extends EventEmitter {
   /** A `producer-forget` waits among the pending removes: flush them before a commit writes a window again. */
   private forgetQueued = false;
   private duplicates = 0;
+  /** Forwarded messages stored lately, by networkKey, with the write that stored each. */
+  private readonly networkMessages = new Map<string, Promise<void>>();
   /** When this broker was made, for its uptime (ms since the epoch). */
   readonly startedAt = Date.now();
   /** Set by the wiring (start.ts): what the statistics destination reports about the process around the broker. */
@@ -437,6 +439,7 @@ export class Broker extends EventEmitter {
         w.tracked.stored = true;
         w.tracked.durable = durable;
       }
+      this.rememberNetworkMessages(sends, fresh, durable);
     } else if (forgets.length > 0) {
       // Nothing of this commit reaches the disk (non-persistent sends): the forgets need not hold it up.
       for (const f of forgets) this.queueRemove(f);
@@ -464,7 +467,17 @@ export class Broker extends EventEmitter {
   private screenDuplicates(sends: readonly Outgoing[]): { fresh: boolean[]; originals: Array<Promise<void>> } {
     const highest = new Map<string, number>();
     const originals: Array<Promise<void>> = [];
+    const inCommit = new Set<string>();
     const fresh = sends.map((send) => {
+      const key = networkKey(send.message);
+      if (key !== null) {
+        const earlier = this.networkMessages.get(key);
+        if (earlier !== undefined || inCommit.has(key)) {
+          if (earlier !== undefined) originals.push(earlier);
+          return false;
+        }
+        inCommit.add(key);
+      }
       const p = send.producer ?? null;
       if (p === null) return true;
       const tracked = this.producers.peek(p.id);
@@ -486,7 +499,11 @@ export class Broker extends EventEmitter {
     const forgets: LogEntry[] = [];
     sends.forEach((send, i) => {
       const p = send.producer ?? null;
-      if (p === null) return;
+      if (p === null) {
+        // A forwarded message seen before (see networkKey) is the only duplicate without a producer.
+        if (!fresh[i]) this.duplicates++;
+        return;
+      }
       if (fresh[i]) {
         for (const [producerId, dropped] of this.producers.accept(p)) {
           if (dropped.stored) forgets.push({ kind: 'producer-forget', producerId });
@@ -498,6 +515,22 @@ export class Broker extends EventEmitter {
       this.log.debug({ producerId: p.id, seq: p.seq, destination: send.message.destination }, 'dropped a duplicate send');
     });
     return forgets;
+  }
+
+  /**
+   * Remembers the forwarded messages of a stored commit (bounded, oldest forgotten first), so that the same
+   * message forwarded again along the same path (its bridge's broker died between our receipt and its
+   * ACK, and redelivered it) is dropped, receipted once the original is durable.
+   */
+  private rememberNetworkMessages(sends: readonly Outgoing[], fresh: readonly boolean[], durable: Promise<void>): void {
+    sends.forEach((send, i) => {
+      const key = fresh[i] && send.persistent ? networkKey(send.message) : null;
+      if (key === null) return;
+      this.networkMessages.set(key, durable);
+      if (this.networkMessages.size > NETWORK_MESSAGES_REMEMBERED_MAX) {
+        this.networkMessages.delete(this.networkMessages.keys().next().value!);
+      }
+    });
   }
 
   /** SENDs dropped as duplicates since start (their producer had already sent that seq). */
@@ -758,3 +791,27 @@ function headerOf(msg: StoredMessage, name: string): string | undefined {
 }
 
 export type { MessageKey };
+
+/**
+ * Forwarded messages remembered for de-duplication: 100,000 is a few seconds of a busy bridge, far more than
+ * a bridge holds unacknowledged (its prefetch), which bounds what a dying broker can redeliver.
+ */
+export const NETWORK_MESSAGES_REMEMBERED_MAX = 100_000;
+/** The header a network bridge puts on a forwarded message: the message-id it had where it was first stored. */
+export const NETWORK_MESSAGE_ID_HEADER = 'NetworkMessageId';
+const NETWORK_PATH_HEADER_NAME = 'NetworkPath';
+
+/**
+ * The identity of a forwarded message for de-duplication: its original message-id and the path it took.
+ * The path matters: a message that comes back through a longer path (stranded messages flowing back to
+ * where consumers now are) is a legitimate new arrival, not a redelivery.
+ */
+function networkKey(message: StoredMessage): string | null {
+  let id: string | undefined;
+  let path: string | undefined;
+  for (const [name, value] of message.headers) {
+    if (name === NETWORK_MESSAGE_ID_HEADER) id ??= value;
+    else if (name === NETWORK_PATH_HEADER_NAME) path ??= value;
+  }
+  return id === undefined ? null : `${id}\u0000${path ?? ''}`;
+}

@@ -1,5 +1,6 @@
 export { startBroker, type RunningBroker } from './start.js';
 export { BROKER_DEFAULTS, BROKER_VERSION, type BrokerOptions, type UserCredential } from './options.js';
+export { NETWORK_MESSAGE_ID_HEADER, NETWORK_MESSAGES_REMEMBERED_MAX } from './broker.js';
 export { Broker, type BrokerDescription, type ConsumerEvent, type ReplicationDescription, type Outgoing, type Delivery } from './broker.js';
 export {
   ADVISORY_PREFIX,

@@ -9,6 +9,7 @@
  * NetworkPath NOT LIKE '%,<sink>,%')`, so a message is forwarded at most networkTTL times and never back to a
  * broker it has been on. (ActiveMQ keeps the same facts in its messages' brokerPath and a TTL.)
  */
+import { NETWORK_MESSAGE_ID_HEADER } from '@mini-amq/broker';
 import { PRODUCER_ID_HEADER, PRODUCER_SEQ_HEADER, type HeaderList } from '@mini-amq/stomp';
 
 /** The brokers a forwarded message has left, `,A,B,`. */
@@ -47,9 +48,13 @@ export function forwardedHeaders(headers: HeaderList, from: string): Record<stri
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   let path: string | undefined;
   let hops: string | undefined;
+  let originalId: string | undefined;
+  let messageId: string | undefined;
   for (const [name, value] of headers) {
     if (name === NETWORK_PATH_PROPERTY) { path ??= value; continue; }
     if (name === NETWORK_HOPS_PROPERTY) { hops ??= value; continue; }
+    if (name === NETWORK_MESSAGE_ID_HEADER) { originalId ??= value; continue; }
+    if (name === 'message-id') messageId ??= value;
     if (DELIVERY_HEADERS.has(name) || name in out) continue;
     if (name === 'expires' && value === '0') continue;
     if (name === 'persistent' && value !== 'true') continue;
@@ -58,6 +63,10 @@ export function forwardedHeaders(headers: HeaderList, from: string): Record<stri
   out[NETWORK_PATH_PROPERTY] = `${path !== undefined && path.startsWith(',') ? path : ','}${from},`;
   const n = hops !== undefined && /^[0-9]{1,6}$/.test(hops) ? Number(hops) : 0;
   out[NETWORK_HOPS_PROPERTY] = String(n + 1);
+  // The id it was first stored under, kept across hops: with the path, the receiving broker's key for
+  // dropping a redelivery of a message it already has (see the broker's NETWORK_MESSAGE_ID_HEADER).
+  const id = originalId ?? messageId;
+  if (id !== undefined) out[NETWORK_MESSAGE_ID_HEADER] = id;
   return out;
 }
 

@@ -118,7 +118,9 @@ describe('loop guard', () => {
       ['persistent', 'true'], ['priority', '7'], ['timestamp', '1'], ['expires', '0'], ['amq-producer-id', 'p'], ['amq-producer-seq', '3'],
       ['color', 'red'], ['color', 'blue'], ['NetworkPath', ',X,'], ['NetworkHops', '1'], ['content-length', '2'],
     ], 'A');
-    expect({ ...h }).toEqual({ persistent: 'true', priority: '7', color: 'red', NetworkPath: ',X,A,', NetworkHops: '2' });
+    expect({ ...h }).toEqual({ persistent: 'true', priority: '7', color: 'red', NetworkPath: ',X,A,', NetworkHops: '2', NetworkMessageId: 'ID:A-1' });
     expect({ ...forwardedHeaders([['persistent', 'false'], ['expires', '99']], 'A') }).toEqual({ expires: '99', NetworkPath: ',A,', NetworkHops: '1' });
+    // Across hops the id the message was first stored under is kept.
+    expect(forwardedHeaders([['message-id', 'ID:B-9'], ['NetworkMessageId', 'ID:A-1'], ['NetworkPath', ',A,']], 'B').NetworkMessageId).toBe('ID:A-1');
   });
 });
