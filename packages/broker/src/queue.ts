@@ -63,6 +63,12 @@ export class Queue {
   private readonly cursors: number[] = new Array<number>(10).fill(0);
   /** Stored messages sent to disk since start, per priority: a page-in reads only priorities that have some. */
   private readonly divertedOnDisk: number[] = new Array<number>(10).fill(0);
+  /**
+   * The highest seq sent to disk per priority. A page-in takes nothing above it (or above what was there at
+   * start): a message stored but not yet given to this queue (a broker that stores, then dispatches) is on
+   * disk too, and would otherwise be read in and then accepted a second time.
+   */
+  private readonly divertedMaxSeq: number[] = new Array<number>(10).fill(0);
   /** Messages found in the store at start and not yet paged in; their priorities are unknown until read. */
   private recoveredLeft: number;
   private readonly recoveredExhausted: boolean[] = new Array<boolean>(10).fill(false);
@@ -121,6 +127,7 @@ export class Queue {
       if (this.pagedOut > 0 || windowFull) {
         this.pagedOut++;
         this.divertedOnDisk[m.key.priority]!++;
+        this.divertedMaxSeq[m.key.priority] = Math.max(this.divertedMaxSeq[m.key.priority]!, m.key.seq);
         written?.then(() => this.schedulePageIn(), () => {});
         return;
       }
@@ -271,8 +278,10 @@ export class Queue {
       if (this.closedFlag) return 0;
       // Recovered messages were all on disk before we started, so a short read means none is left here.
       if (records.length < asked) this.recoveredExhausted[p] = true;
+      const known = Math.max(this.recoveredUpToSeq, this.divertedMaxSeq[p]!);
       for (const r of records) {
         if (r.key.seq <= this.cursors[p]!) continue;
+        if (r.key.seq > known) break;
         this.cursors[p] = r.key.seq;
         this.pagedOut--;
         if (r.key.seq > this.recoveredUpToSeq) this.divertedOnDisk[p]!--;
