@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { LevelStore, StoreError, type AppendResult, type LogEntry, type RecoveredState, type Store, type StoredRecord, type StoreStats } from '@mini-amq/store';
 import { ReplError } from '../core/errors.js';
 import { TICK_MS } from '../core/limits.js';
+import type { ReplicaConfig } from '../core/config.js';
 import { ReplicaNode, type NodeStatus } from '../core/node.js';
 import { parseSync } from '../core/sync-mode.js';
 import type { CoordinatorView, Envelope, NodeEvent, NodeId, Ready } from '../core/types.js';
@@ -160,11 +161,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
         log: (line) => member.log.warn({}, line),
       });
       const address = `tcp://${opts.hostname}:${member.transport.port}`;
-      member.node = new ReplicaNode({
-        id: opts.nodeId, address, weight: opts.weight, replicas: opts.replicas, sync: opts.sync,
-        securityToken: opts.securityToken, logTailEntries: opts.logTailEntries ?? MEMBER_LOG_TAIL_ENTRIES_DEFAULT,
-        ticks: { snapshotRetryTicks: MEMBER_SNAPSHOT_RETRY_TICKS },
-      }, restored.node);
+      member.node = new ReplicaNode(member.nodeConfig(), restored.node);
       member.coordinator = new ZkCoordinator({
         connect: opts.zkAddress,
         zkPath: opts.zkPath,
@@ -422,15 +419,20 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
     const recovered = await this.disk.levelStore.reload();
     const restored = await this.disk.restore(recovered, false);
     const old = this.node;
-    this.node = new ReplicaNode({
-      id: this.opts.nodeId, address: `tcp://${this.opts.hostname}:${this.transport.port}`, weight: this.opts.weight,
-      replicas: this.opts.replicas, sync: this.opts.sync, securityToken: this.opts.securityToken,
-      logTailEntries: this.opts.logTailEntries ?? MEMBER_LOG_TAIL_ENTRIES_DEFAULT,
-      ticks: { snapshotRetryTicks: MEMBER_SNAPSHOT_RETRY_TICKS },
-    }, { ...restored.node, hard: old.hardState });
+    this.node = new ReplicaNode(this.nodeConfig(), { ...restored.node, hard: old.hardState });
     this.completedThrough = 0;
     this.restarting = false;
     this.pump();
+  }
+
+  /** The core's settings: this member's, with the address others dial (the port its transport got). */
+  private nodeConfig(): ReplicaConfig {
+    const o = this.opts;
+    return {
+      id: o.nodeId, address: `tcp://${o.hostname}:${this.transport.port}`, weight: o.weight, replicas: o.replicas, sync: o.sync,
+      securityToken: o.securityToken, logTailEntries: o.logTailEntries ?? MEMBER_LOG_TAIL_ENTRIES_DEFAULT,
+      ticks: { snapshotRetryTicks: MEMBER_SNAPSHOT_RETRY_TICKS },
+    };
   }
 
   // ------------------------------------------------------------------ writes

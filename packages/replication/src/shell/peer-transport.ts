@@ -141,14 +141,6 @@ export class PeerTransport {
     if (!this.closed) this.opts.onMessage(from, message);
   }
 
-  /** Drops every connection to and from `peer` (e.g. the master we followed changed). */
-  forget(peer: NodeId): void {
-    const d = this.dialed.get(peer);
-    if (d === undefined) return;
-    this.dialed.delete(peer);
-    d.link?.close('peer forgotten');
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     for (const d of this.dialed.values()) d.link?.close('member closing');

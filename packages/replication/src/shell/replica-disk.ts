@@ -110,7 +110,7 @@ export interface DiskRestore {
 
 /** One member's replication state on its LevelStore; see the file comment. */
 export class ReplicaDisk {
-  private store: LevelStore;
+  private readonly store: LevelStore;
   private readonly log: LevelStore;
   /** fsync the state's batches: in a disk mode a raw entry is deleted only once its effect is durable. */
   private readonly syncState: boolean;
@@ -142,13 +142,9 @@ export class ReplicaDisk {
     await Promise.all([this.store.close(), this.log.close()]);
   }
 
-  /** The LevelStore under the state (replaced when the shell reopens it). */
+  /** The LevelStore under the state (the broker's, when this member is master). */
   get levelStore(): LevelStore {
     return this.store;
-  }
-
-  set levelStore(store: LevelStore) {
-    this.store = store;
   }
 
   get appliedPosition(): LogPosition {
