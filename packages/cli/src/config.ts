@@ -353,7 +353,7 @@ export function replicas(value: unknown, setting: Setting): number {
 const URI_HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[^\s:/?#@\[\],]+)`;
 const HOST_PORT = new RegExp(`^(${URI_HOST}):(\\d{1,5})$`);
 /** Addresses that mean "every interface": fine to listen on, useless to dial. */
-const WILDCARD_HOSTS: readonly string[] = Object.freeze(['0.0.0.0', '::', '[::]']);
+export const WILDCARD_HOSTS: readonly string[] = Object.freeze(['0.0.0.0', '::', '[::]']);
 
 function portOf(digits: string): number | null {
   const n = Number(digits);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { startBroker, type ReplicationDescription, type RunningBroker } from '@mini-amq/broker';
 import { GroupMember } from '@mini-amq/replication';
 import type { CliConfig, ReplicationConfig } from './config.js';
+import { listenersText } from './logger.js';
 import { startNetwork, type RunningNetwork } from './network-start.js';
 
 /** A running group member and the broker it runs while master. */
@@ -62,7 +63,7 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
     logger.info({
       stompPort: broker.stompPort, wsPort: broker.wsPort, host: config.broker.host, dataDir: config.broker.dataDir, epoch,
       configFile: config.configFile,
-    }, `listening: STOMP on ${listening(config.broker.host, broker.stompPort)}, WebSocket on ${listening(config.broker.host, broker.wsPort)} (master of ${replication.group}, epoch ${epoch})`);
+    }, `listening: ${listenersText(config.broker.host, broker.stompPort, broker.wsPort)} (master of ${replication.group}, epoch ${epoch})`);
   }));
   member.on('demoted', (reason) => then(async () => {
     const broker = running;
@@ -93,10 +94,6 @@ export async function startMember(config: CliConfig, replication: ReplicationCon
       await member.close();
     },
   };
-}
-
-function listening(host: string, port: number | null): string {
-  return port === null ? 'off' : `${host}:${port}`;
 }
 
 /** The member's view for `mini-amq status`: its own position and, on a master, each slave's. */

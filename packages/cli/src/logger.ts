@@ -40,3 +40,9 @@ export function createLogger(settings: LoggerSettings): Logger {
     messageFormat: '[{brokerName}] {msg}',
   }));
 }
+
+/** The listeners part of the "listening" log line: `STOMP on host:port, WebSocket on off`. */
+export function listenersText(host: string, stompPort: number | null, wsPort: number | null): string {
+  const at = (port: number | null) => (port === null ? 'off' : `${host}:${port}`);
+  return `STOMP on ${at(stompPort)}, WebSocket on ${at(wsPort)}`;
+}

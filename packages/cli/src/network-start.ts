@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { RunningBroker } from '@mini-amq/broker';
 import { NetworkConnector, type BridgeStatus } from '@mini-amq/network';
-import type { CliConfig } from './config.js';
+import { WILDCARD_HOSTS, type CliConfig } from './config.js';
 
 /** The connectors of one running broker. */
 export interface RunningNetwork {
@@ -16,15 +16,13 @@ export interface RunningNetwork {
 
 const NO_NETWORK: RunningNetwork = Object.freeze({ status: () => [], close: () => Promise.resolve() });
 
-/** Addresses a listener bound to every interface is reached on from this machine. */
-const WILDCARD_HOSTS = ['0.0.0.0', '::', '[::]'];
-
 export function startNetwork(config: CliConfig, broker: RunningBroker, logger: Logger): RunningNetwork {
   if (config.network.length === 0) return NO_NETWORK;
   if (broker.stompPort === null) {
     logger.error({}, 'network connectors need the STOMP listener, which is off: no bridge is started');
     return NO_NETWORK;
   }
+  // A listener bound to every interface is reached on loopback from this machine.
   const host = WILDCARD_HOSTS.includes(config.broker.host) ? '127.0.0.1' : config.broker.host;
   const localUrl = `tcp://${host.includes(':') ? `[${host}]` : host}:${broker.stompPort}`;
   // With authentication on, the bridges log in locally as the first configured user.

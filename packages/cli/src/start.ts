@@ -10,7 +10,7 @@ import { startMember } from './group-start.js';
 import { startNetwork } from './network-start.js';
 import { EXIT_FAILURE, EXIT_OK } from './errors.js';
 import { explainStartFailure } from './failures.js';
-import { createLogger } from './logger.js';
+import { createLogger, listenersText } from './logger.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -65,17 +65,13 @@ export async function runStart(config: CliConfig, io: StartIo = processIo): Prom
     host: config.broker.host,
     dataDir: config.broker.dataDir,
     configFile: config.configFile,
-  }, `listening: STOMP on ${listening(config.broker.host, standalone.stompPort)}, WebSocket on ${listening(config.broker.host, standalone.wsPort)}, data in ${config.broker.dataDir}`);
+  }, `listening: ${listenersText(config.broker.host, standalone.stompPort, standalone.wsPort)}, data in ${config.broker.dataDir}`);
   const network = startNetwork(config, standalone, logger);
   const describe = standalone.broker.describe;
   standalone.broker.describe = () => ({ ...describe(), network: network.status() });
   const signal = await stopSignal.received;
   // Bridges first: their unacknowledged messages go back to the local queues while the broker still runs.
   return stop({ close: async () => { await network.close(); await standalone.close(); } }, signal, logger, io);
-}
-
-function listening(host: string, port: number | null): string {
-  return port === null ? 'off' : `${host}:${port}`;
 }
 
 /**

@@ -170,7 +170,7 @@ export class GroupMember extends EventEmitter<GroupMemberEvents> {
         onEvent: (event) => member.step(event),
         log: (line) => member.log.warn({}, line),
       });
-      member.log.info({ position: restored.node.log.base, held: restored.raw.length, address, epoch: restored.node.hard.epoch },
+      member.log.info({ position: restored.node.log.base, held: restored.node.log.entries.length, address, epoch: restored.node.hard.epoch },
         `replication: member ${opts.nodeId} of ${opts.zkPath} at ${formatPosition(member.node.lastPosition)}, listening for slaves on ${address}`);
       member.timer = setInterval(() => {
         if (member.restarting) return;

@@ -104,8 +104,6 @@ function readBootId(): string | null {
 /** What a member restarts from, besides the node image: for the shell's own bookkeeping. */
 export interface DiskRestore {
   readonly node: RestoredNode;
-  /** Entries held raw (not applied), by index, oldest first. */
-  readonly raw: readonly ReplicatedEntry[];
 }
 
 /** One member's replication state on its LevelStore; see the file comment. */
@@ -218,7 +216,6 @@ export class ReplicaDisk {
         log: { base: { epoch: applied.epoch, index: applied.index }, baseHistory: applied.history, entries: kept },
         lostWrites,
       },
-      raw: kept,
     };
   }
 
